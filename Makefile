@@ -1,0 +1,78 @@
+# simple-http-server - plain GNU make.
+#   make            build ./simple-http-server
+#   make run        build and serve ./public on http://127.0.0.1:8080/
+#   make test       unit + integration tests (needs Check: apt-get install check pkg-config)
+#   make asan       the whole suite again under ASan+UBSan
+#   make install / uninstall   (PREFIX, DESTDIR)
+CC ?= cc
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+BUILD ?= build
+BIN ?= simple-http-server
+SAN ?=
+
+SHS_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -MMD -MP \
+	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith
+WERROR ?= -Werror
+ALL_CFLAGS = $(SHS_CFLAGS) $(WERROR) $(SAN) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+
+LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+TEST_SRC := $(wildcard tests/check_*.c)
+TEST_OBJ := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%.o)
+RUNNER := $(BUILD)/check_runner
+
+.PHONY: all run test check asan fuzz bench install uninstall clean format
+
+all: $(BIN)
+
+$(BIN): $(BUILD)/main.o $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(BUILD)/%.o: src/%.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD):
+	mkdir -p $(BUILD)/tests
+
+run: $(BIN)
+	./$(BIN) --top-dir ./public
+
+# Check is looked up only here, so a plain `make` needs nothing but a compiler.
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS = $(shell pkg-config --libs check)
+
+$(BUILD)/tests/%.o: tests/%.c | $(BUILD)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(RUNNER): $(TEST_OBJ) $(LIB_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS)
+
+# The integration suites start the real binary named by SHS_BIN.
+test check: $(BIN) $(RUNNER)
+	SHS_BIN=$(abspath $(BIN)) ./$(RUNNER)
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/simple-http-server CFLAGS="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+bench: $(BIN)
+	bash tests/bench/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/simple-http-server
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/simple-http-server
+
+format:
+	clang-format -i src/*.c include/*.h tests/*.c
+
+clean:
+	rm -rf build build-asan simple-http-server
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

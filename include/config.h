@@ -1,0 +1,49 @@
+/* config.h - compile-time limits of simple-http-server, each with its reason.
+ * Runtime knobs (port, top dir, ...) live in struct server_config (server.h). */
+#ifndef SHS_CONFIG_H
+#define SHS_CONFIG_H
+
+#define SHS_NAME "simple-http-server"
+#define SHS_VERSION "0.1.0"
+
+/* Largest request head (request line + headers) we buffer. Matches the 8 KiB
+ * that nginx (large_client_header_buffers) and most servers accept; anything
+ * longer is refused with 414 or 431 rather than growing the buffer. */
+#define SHS_HEAD_MAX 8192
+
+/* Header fields kept per request. More than this is a 431: real browsers send
+ * about 20, and the limit bounds the work per request. */
+#define SHS_MAX_HEADERS 100
+
+/* Per-connection output buffer for the status line and headers (and small
+ * built-in error bodies). A Location header is bounded by SHS_LOCATION_MAX. */
+#define SHS_OUT_MAX 4096
+
+/* Longest percent-encoded Location we emit in a redirect; longer paths get 414. */
+#define SHS_LOCATION_MAX 2048
+
+/* Longest decoded, normalised path we try to open (PATH_MAX is 4096). */
+#define SHS_PATH_MAX 4096
+
+/* Default number of simultaneous client connections (--max-connections). */
+#define SHS_DEFAULT_MAX_CONNS 4096
+
+/* Events fetched per epoll_wait call. */
+#define SHS_EPOLL_BATCH 256
+
+/* Fairness: a connection that has done this much work in one turn yields to
+ * the others through the ready list (edge-triggered: no new edge will come). */
+#define SHS_TURN_REQUESTS 32
+#define SHS_TURN_BYTES (1024 * 1024)
+
+/* Timeouts in milliseconds. */
+#define SHS_HEADER_TIMEOUT_MS 10000  /* a whole head must arrive in this time (slowloris) */
+#define SHS_IDLE_TIMEOUT_MS 15000    /* keep-alive connection with no request in flight */
+#define SHS_SEND_TIMEOUT_MS 30000    /* client that stops reading a response */
+#define SHS_LINGER_TIMEOUT_MS 2000   /* draining input after our FIN, so no RST eats the answer */
+#define SHS_SHUTDOWN_GRACE_MS 5000   /* SIGTERM: in-flight responses get this long to finish */
+
+/* Bytes discarded while lingering before we stop caring and close. */
+#define SHS_LINGER_MAX (64 * 1024)
+
+#endif

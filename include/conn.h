@@ -1,0 +1,83 @@
+/* conn.h - one client connection from accept to close: its buffers, the open
+ * file it is sending, and the state machine that drives them. conn.c is the
+ * only place a client socket or a response file descriptor is closed. */
+#ifndef SHS_CONN_H
+#define SHS_CONN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "http.h"
+#include "server.h"
+
+enum conn_state {
+	CONN_READ_REQUEST, /* discard any leftover body, then read and parse a head */
+	CONN_SEND_HEAD,    /* write the status line and headers (and a built-in body) */
+	CONN_SEND_FILE,    /* sendfile the body from file_fd */
+	CONN_LINGER,       /* our FIN is sent; drain input so no RST eats the answer */
+	CONN_DONE,         /* closed; the slot is freed after this epoll batch */
+	CONN_STATE_COUNT,
+};
+
+struct conn {
+	enum obj_kind kind; /* OBJ_CONN: first, see server.h */
+	enum conn_state state;
+	int fd;
+	struct server *srv;
+
+	unsigned readable : 1;   /* no EAGAIN (or short read) since the last EPOLLIN */
+	unsigned writable : 1;   /* no EAGAIN since the last EPOLLOUT */
+	unsigned keep_alive : 1; /* go back to reading after this response */
+	unsigned http10 : 1;     /* the request was HTTP/1.0 */
+	unsigned head_only : 1;  /* HEAD: headers without the body */
+	unsigned chunked : 1;    /* discarding a chunked request body */
+	unsigned parse_due : 1;  /* new bytes may complete or break the head */
+	unsigned progress : 1;   /* bytes moved in this turn (refreshes timers) */
+	unsigned in_ready : 1;   /* on the server's ready list */
+
+	/* Owned by server.c: timer queue links and the ready/free lists. */
+	enum timer_class timer;
+	uint64_t timer_start_ms;
+	struct conn *timer_prev, *timer_next;
+	struct conn *next; /* free, released or ready list */
+
+	unsigned requests;      /* served on this connection */
+	unsigned turn_requests; /* in the current turn (fairness) */
+	size_t turn_bytes;
+
+	/* Input: in[in_off..in_len) is unconsumed. */
+	size_t in_off, in_len;
+	uint64_t body_left; /* Content-Length bytes still to discard */
+	struct http_chunked chunk;
+	size_t lingered;
+
+	/* Output: out[out_off..out_len), then file_fd[file_off..file_end). */
+	size_t out_off, out_len;
+	int file_fd;
+	off_t file_off, file_end;
+	int status; /* of the response in flight, for the debug log */
+
+	char in[SHS_HEAD_MAX];
+	char out[SHS_OUT_MAX];
+};
+
+/* Makes a freshly accepted socket a connection in CONN_READ_REQUEST. */
+void conn_init(struct conn *c, struct server *srv, int fd);
+
+/* Runs the state machine until it must wait for an edge, yields, or closes. */
+void conn_run(struct conn *c);
+
+/* The timer class the connection belongs in now. */
+enum timer_class conn_timer_class(const struct conn *c);
+
+/* Idle between requests (no bytes of a next request yet)? Shutdown closes those. */
+int conn_is_idle(const struct conn *c);
+
+/* Stop after the response in flight (shutdown). */
+void conn_stop_keep_alive(struct conn *c);
+
+/* The one teardown: closes the socket and any open file, state CONN_DONE. */
+void conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,55 @@
+/* path.h - from request-target to an open file beneath the document root.
+ *
+ * path_normalize() is pure: it splits off the query, percent-decodes once,
+ * removes dot segments and applies the dotfile policy, producing a relative
+ * path ("" for the root, "a/b.html", "dir/" with its trailing slash kept).
+ * path_open() opens such a path beneath the root directory fd with openat2
+ * RESOLVE_BENEATH (or an O_NOFOLLOW walk on kernels without openat2), so no
+ * symlink or race can leave the root. */
+#ifndef SHS_PATH_H
+#define SHS_PATH_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+enum path_status {
+	PATH_OK,
+	PATH_BAD,       /* malformed escape, %00, not an origin/absolute form: 400 */
+	PATH_FORBIDDEN, /* ".." climbs above the root: 403 */
+	PATH_HIDDEN,    /* a dotfile or dot-directory while they are off: 404 */
+	PATH_TOO_LONG,  /* longer than the output buffer: 414 */
+};
+
+struct path_result {
+	size_t len;             /* length of the normalised path written to out */
+	int trailing_slash;     /* the request path ended in '/' (or was "/") */
+	const char *query;      /* "?..." within the target (not decoded), or NULL */
+	size_t query_len;       /* including the '?' */
+};
+
+/* Normalises target[0..len) (origin-form "/p?q", or absolute-form
+ * "http://host/p?q") into out (NUL-terminated, no leading slash).
+ * With allow_dotfiles == 0, any segment that starts with '.' is PATH_HIDDEN,
+ * except a first segment ".well-known". */
+enum path_status path_normalize(const char *target, size_t len, int allow_dotfiles, char *out,
+                                size_t cap, struct path_result *res);
+
+/* Percent-encodes a normalised path for a Location header: unreserved
+ * characters and "/!$&'()*+,;=:@" are kept, everything else is %XX. Returns
+ * the length written (out is NUL-terminated), or -1 if it does not fit. */
+long path_encode(const char *path, size_t len, char *out, size_t cap);
+
+/* Opens rel (a normalised path; "" means the root itself) beneath rootfd,
+ * read-only, non-blocking, close-on-exec, and fstat()s it. Returns the fd, or
+ * -errno: -ENOENT/-ENOTDIR (404), -EXDEV/-ELOOP/-EACCES/-EPERM (403),
+ * -ENAMETOOLONG (414), anything else (500/503). */
+int path_open(int rootfd, const char *rel, struct stat *st);
+
+/* The fallback walk used when openat2 is missing; exported for the tests.
+ * It refuses every symlink (-ELOOP) instead of resolving it. */
+int path_open_walk(int rootfd, const char *rel, struct stat *st);
+
+/* The HTTP status for a path_open() error (a negative errno). */
+int path_errno_status(int neg_errno);
+
+#endif

@@ -1,0 +1,89 @@
+/* server.h - the epoll loop: listener, signal fd, connection table, timeout
+ * queues, the ready list, graceful shutdown. One process, one thread. */
+#ifndef SHS_SERVER_H
+#define SHS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "response.h"
+
+/* Every object whose address goes into epoll_event.data.ptr starts with one of
+ * these, so the loop knows what woke up without mixing .fd and .ptr. */
+enum obj_kind {
+	OBJ_LISTENER,
+	OBJ_SIGNAL,
+	OBJ_CONN,
+};
+
+struct server_config {
+	const char *top_dir;
+	const char *host;
+	int port;
+	int dotfiles;        /* serve dotfiles and dot-directories */
+	unsigned max_conns;  /* simultaneous clients; more get a 503 */
+	int quiet;
+};
+
+/* Timeout classes; each has one FIFO queue ordered by the time a connection
+ * entered it, since all members share one timeout (lwan's idea): the head
+ * is always the next to expire, so expiry costs O(1) per connection. */
+enum timer_class {
+	TIMER_NONE = -1,
+	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
+	TIMER_IDLE,     /* keep-alive, nothing in flight */
+	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
+	TIMER_LINGER,   /* draining input after our FIN */
+	TIMER_COUNT,
+};
+
+struct conn;
+
+struct timer_queue {
+	struct conn *head, *tail;
+	uint64_t timeout_ms;
+};
+
+struct server {
+	const struct server_config *cfg;
+	int epfd;
+	int rootfd;
+	struct {
+		enum obj_kind kind;
+		int fd;
+	} listener, sig;
+
+	struct conn *conns;     /* table of cfg->max_conns, allocated once */
+	struct conn *free_list; /* unused slots */
+	struct conn *released;  /* closed in this batch; freed after it */
+	struct conn *ready;     /* yielded for fairness; run before sleeping */
+	struct conn *ready_tail;
+	unsigned active;
+	struct timer_queue timers[TIMER_COUNT];
+
+	int spare_fd;      /* kept open to shed a client cleanly on EMFILE */
+	int accept_paused; /* accept hit a limit; retry when a slot frees */
+	int stopping;      /* SIGTERM/SIGINT seen: finishing in-flight responses */
+	uint64_t stop_deadline_ms;
+
+	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
+	time_t date_sec;
+	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
+};
+
+/* Sets up epoll, the signal fd and the connection table around an already
+ * listening socket and an open root directory fd. Returns 0 or -errno. */
+int server_init(struct server *srv, const struct server_config *cfg, int listen_fd, int rootfd);
+
+/* Runs the loop until a SIGTERM/SIGINT shutdown completes. Returns the exit
+ * status for main (0 for a clean stop). */
+int server_run(struct server *srv);
+
+void server_free(struct server *srv);
+
+/* Puts a connection that used its fair share on the ready list: it runs
+ * again before the loop sleeps, since no new edge will wake it. */
+void server_yield(struct server *srv, struct conn *c);
+
+#endif

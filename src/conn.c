@@ -1,0 +1,393 @@
+/* conn.c - the per-connection state machine. See conn.h.
+ *
+ * Each state has one handler that asserts its state and returns a step:
+ * NEXT (state changed, run the new one now), WAIT (EAGAIN: wait for the edge),
+ * YIELD (fair share used: go on the ready list) or CLOSE. conn_run() loops
+ * while the answer is NEXT, so a request that arrives in one read is answered
+ * in the same wake-up. Readiness is kept in the readable/writable flags,
+ * set by epoll events and cleared on EAGAIN, so no handler depends on which
+ * event woke it (nginx's ready flags). */
+#include "conn.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "serve.h"
+
+enum step {
+	STEP_NEXT,
+	STEP_WAIT,
+	STEP_YIELD,
+	STEP_CLOSE,
+};
+
+/* Requests on one connection before we close it, so a client cannot hold a
+ * slot forever (nginx's keepalive_requests). */
+#define KEEP_ALIVE_MAX 1000
+
+/* A request body larger than this is not discarded to keep the connection:
+ * we answer and close instead. */
+#define DISCARD_MAX (64 * 1024)
+
+void
+conn_init(struct conn *c, struct server *srv, int fd)
+{
+	memset(c, 0, offsetof(struct conn, in));
+	c->kind = OBJ_CONN;
+	c->state = CONN_READ_REQUEST;
+	c->fd = fd;
+	c->srv = srv;
+	c->file_fd = -1;
+	c->timer = TIMER_NONE;
+	/* The request often arrives before accept returns: try to read at
+	 * once instead of waiting for the first edge. */
+	c->readable = 1;
+	c->writable = 1;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->state = CONN_DONE;
+}
+
+int
+conn_is_idle(const struct conn *c)
+{
+	return c->state == CONN_READ_REQUEST && c->in_len == c->in_off && c->body_left == 0 &&
+	       !c->chunked;
+}
+
+void
+conn_stop_keep_alive(struct conn *c)
+{
+	c->keep_alive = 0;
+}
+
+enum timer_class
+conn_timer_class(const struct conn *c)
+{
+	switch (c->state) {
+	case CONN_READ_REQUEST:
+		if (c->body_left || c->chunked)
+			return TIMER_TRANSFER;
+		if (c->in_len > c->in_off || c->requests == 0)
+			return TIMER_HEADER;
+		return TIMER_IDLE;
+	case CONN_SEND_HEAD:
+	case CONN_SEND_FILE:
+		return TIMER_TRANSFER;
+	case CONN_LINGER:
+		return TIMER_LINGER;
+	default:
+		return TIMER_NONE;
+	}
+}
+
+/* Reads once into in[in_len..). 1 = bytes came, 0 = EAGAIN, -1 = EOF or error. */
+static int
+fill(struct conn *c)
+{
+	size_t room = sizeof c->in - c->in_len;
+	ssize_t n = read(c->fd, c->in + c->in_len, room);
+	if (n > 0) {
+		/* A short read emptied the socket; new data brings a new
+		 * edge, so skip the read that would only say EAGAIN. */
+		if ((size_t)n < room)
+			c->readable = 0;
+		if (memchr(c->in + c->in_len, '\n', (size_t)n) || c->in_len == c->in_off)
+			c->parse_due = 1;
+		c->in_len += (size_t)n;
+		return 1;
+	}
+	if (n == 0)
+		return -1;
+	if (errno == EAGAIN || errno == EINTR) {
+		c->readable = errno == EINTR;
+		return 0;
+	}
+	if (errno != ECONNRESET)
+		log_debug("read: %s", strerror(errno));
+	return -1;
+}
+
+/* Moves unconsumed input to the front so a head can use the whole buffer. */
+static void
+compact(struct conn *c)
+{
+	if (c->in_off == 0)
+		return;
+	memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
+	c->in_len -= c->in_off;
+	c->in_off = 0;
+}
+
+/* Drops request body bytes already buffered. Returns 0 when the body is
+ * done, 1 while more is to come, -1 for a malformed chunked body. */
+static int
+discard_body(struct conn *c)
+{
+	size_t avail = c->in_len - c->in_off;
+	if (c->chunked) {
+		size_t used;
+		enum http_chunk_result r = http_chunked_skip(&c->chunk, c->in + c->in_off, avail, &used);
+		c->in_off += used;
+		if (r == HTTP_CHUNK_BAD)
+			return -1;
+		if (r == HTTP_CHUNK_END)
+			c->chunked = 0;
+	} else {
+		size_t n = avail < c->body_left ? avail : (size_t)c->body_left;
+		c->in_off += n;
+		c->body_left -= n;
+	}
+	if (c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+	return (c->chunked || c->body_left) ? 1 : 0;
+}
+
+/* Plans the answer to a complete head and consumes it. */
+static enum step
+start_response(struct conn *c, const struct http_request *req)
+{
+	c->requests++;
+	c->turn_requests++;
+	c->http10 = req->version_minor == 0;
+	c->head_only = req->method == HTTP_METHOD_HEAD;
+	c->keep_alive = req->version_minor >= 1 ? !req->conn_close : req->conn_keep_alive;
+	if (c->requests >= KEEP_ALIVE_MAX || c->srv->stopping)
+		c->keep_alive = 0;
+
+	int has_body = req->chunked || req->content_length > 0;
+	/* A client that asked for 100-continue may never send the body once it
+	 * sees our final answer; waiting for it could read the next request as
+	 * body. Close instead of guessing. */
+	if (has_body && (req->expect_continue || req->content_length > DISCARD_MAX))
+		c->keep_alive = 0;
+	c->chunked = req->chunked;
+	memset(&c->chunk, 0, sizeof c->chunk);
+	c->body_left = req->chunked ? 0 : req->content_length;
+
+	serve_request(c, req);
+	c->in_off += req->head_len;
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("fd %d: %.*s %.*s -> %d", c->fd, (int)req->method_name.len,
+		          req->method_name.p, (int)req->target.len, req->target.p, c->status);
+	c->state = CONN_SEND_HEAD;
+	return STEP_NEXT;
+}
+
+/* An answer to a head we could not parse; the connection closes after it. */
+static enum step
+start_error(struct conn *c, int status)
+{
+	c->requests++;
+	c->keep_alive = 0;
+	c->head_only = 0;
+	c->http10 = 0;
+	c->in_off = c->in_len = 0;
+	serve_error(c, status);
+	log_debug("fd %d: bad request head -> %d", c->fd, status);
+	c->state = CONN_SEND_HEAD;
+	return STEP_NEXT;
+}
+
+static enum step
+read_request(struct conn *c)
+{
+	assert(c->state == CONN_READ_REQUEST);
+	for (;;) {
+		/* Pipelined requests count against the turn too. */
+		if (c->turn_requests >= SHS_TURN_REQUESTS)
+			return STEP_YIELD;
+		if (c->body_left || c->chunked) {
+			int r = discard_body(c);
+			if (r < 0)
+				return STEP_CLOSE;
+			if (r > 0) {
+				int got = c->readable ? fill(c) : 0;
+				if (got < 0)
+					return STEP_CLOSE;
+				if (got == 0)
+					return STEP_WAIT;
+				c->progress = 1;
+				continue;
+			}
+			c->parse_due = c->in_len > c->in_off;
+		}
+		if (c->parse_due) {
+			c->parse_due = 0;
+			struct http_request req;
+			switch (http_parse_request(c->in + c->in_off, c->in_len - c->in_off, &req)) {
+			case HTTP_PARSE_OK:
+				return start_response(c, &req);
+			case HTTP_PARSE_ERROR:
+				return start_error(c, req.error_status);
+			case HTTP_PARSE_AGAIN:
+				break;
+			}
+		}
+		if (c->in_len - c->in_off == sizeof c->in)
+			return start_error(c, http_overflow_status(c->in + c->in_off, sizeof c->in));
+		if (!c->readable)
+			return STEP_WAIT;
+		if (c->in_len == sizeof c->in)
+			compact(c);
+		int got = fill(c);
+		if (got < 0)
+			return STEP_CLOSE; /* EOF between requests, or a client gave up */
+		if (got == 0 && !c->parse_due)
+			return STEP_WAIT;
+	}
+}
+
+static enum step finish_response(struct conn *c);
+
+static enum step
+send_head(struct conn *c)
+{
+	assert(c->state == CONN_SEND_HEAD);
+	/* MSG_MORE: the headers wait for the first body bytes, so both leave
+	 * in one packet instead of a tiny one and then the rest. */
+	int more = c->file_fd >= 0 ? MSG_MORE : 0;
+	while (c->out_off < c->out_len) {
+		if (!c->writable)
+			return STEP_WAIT;
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+		                 MSG_NOSIGNAL | more);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->turn_bytes += (size_t)n;
+			c->progress = 1;
+		} else if (errno == EAGAIN) {
+			c->writable = 0;
+		} else if (errno != EINTR) {
+			return STEP_CLOSE;
+		}
+	}
+	if (c->file_fd >= 0) {
+		c->state = CONN_SEND_FILE;
+		return STEP_NEXT;
+	}
+	return finish_response(c);
+}
+
+static enum step
+send_file(struct conn *c)
+{
+	assert(c->state == CONN_SEND_FILE);
+	while (c->file_off < c->file_end) {
+		if (!c->writable)
+			return STEP_WAIT;
+		if (c->turn_bytes >= SHS_TURN_BYTES)
+			return STEP_YIELD;
+		off_t left = c->file_end - c->file_off;
+		size_t chunk = left > 0x7ffff000 ? 0x7ffff000 : (size_t)left;
+		ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, chunk);
+		if (n > 0) {
+			c->turn_bytes += (size_t)n;
+			c->progress = 1;
+		} else if (n == 0) {
+			/* The file shrank under us. Never pad: the client sees a
+			 * short body and a closed connection. */
+			log_warn("fd %d: file ended %lld bytes early", c->fd, (long long)left);
+			return STEP_CLOSE;
+		} else if (errno == EAGAIN) {
+			c->writable = 0;
+		} else if (errno != EINTR) {
+			if (errno != EPIPE && errno != ECONNRESET)
+				log_debug("sendfile: %s", strerror(errno));
+			return STEP_CLOSE;
+		}
+	}
+	return finish_response(c);
+}
+
+static enum step
+finish_response(struct conn *c)
+{
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
+	c->out_off = c->out_len = 0;
+	if (c->keep_alive) {
+		c->state = CONN_READ_REQUEST;
+		c->parse_due = c->in_len > c->in_off;
+		return STEP_NEXT;
+	}
+	/* If the client may still be sending (a body we did not read, a
+	 * pipelined request, an unread socket), closing now would answer its
+	 * bytes with an RST that can destroy our response in its receive
+	 * buffer. Half-close and drain instead (nginx's lingering close). */
+	if (!c->readable && c->in_len == c->in_off && !c->body_left && !c->chunked)
+		return STEP_CLOSE;
+	if (shutdown(c->fd, SHUT_WR) != 0)
+		return STEP_CLOSE;
+	c->state = CONN_LINGER;
+	return STEP_NEXT;
+}
+
+static enum step
+linger(struct conn *c)
+{
+	assert(c->state == CONN_LINGER);
+	for (;;) {
+		if (!c->readable)
+			return STEP_WAIT;
+		c->in_off = c->in_len = 0;
+		int got = fill(c);
+		if (got < 0)
+			return STEP_CLOSE;
+		c->lingered += c->in_len;
+		if (c->lingered > SHS_LINGER_MAX)
+			return STEP_CLOSE;
+	}
+}
+
+static enum step
+done(struct conn *c)
+{
+	(void)c;
+	assert(!"run on a closed connection");
+	return STEP_CLOSE;
+}
+
+static enum step (*const handlers[CONN_STATE_COUNT])(struct conn *) = {
+	[CONN_READ_REQUEST] = read_request,
+	[CONN_SEND_HEAD] = send_head,
+	[CONN_SEND_FILE] = send_file,
+	[CONN_LINGER] = linger,
+	[CONN_DONE] = done,
+};
+
+void
+conn_run(struct conn *c)
+{
+	c->turn_requests = 0;
+	c->turn_bytes = 0;
+	for (;;) {
+		switch (handlers[c->state](c)) {
+		case STEP_NEXT:
+			continue;
+		case STEP_WAIT:
+			return;
+		case STEP_YIELD:
+			server_yield(c->srv, c);
+			return;
+		case STEP_CLOSE:
+			conn_close(c);
+			return;
+		}
+	}
+}

@@ -1,0 +1,204 @@
+/* main.c - command line, startup checks, and the only place that exits.
+ * Startup failures print one line on stderr and exit with status 2. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "net.h"
+#include "server.h"
+
+#define EXIT_USAGE 2
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: " SHS_NAME " [OPTION]...\n"
+	        "Serve the files of a directory over HTTP/1.1.\n"
+	        "\n"
+	        "  --top-dir DIR          directory to serve (default: ./public)\n"
+	        "  --port N               TCP port, 0 picks a free one (default: 8080)\n"
+	        "  --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n"
+	        "                         (default: 127.0.0.1)\n"
+	        "  --dotfiles             serve dotfiles and dot-directories (default: 404)\n"
+	        "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
+	        "  -v, --verbose          log every request and debug details\n"
+	        "  -q, --quiet            log errors only; no startup line\n"
+	        "  -h, --help             show this help and exit\n"
+	        "  -V, --version          show the version and exit\n"
+	        "\n"
+	        "SIGTERM or SIGINT stop it after in-flight responses finish (at most %d s).\n",
+	        SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs(SHS_NAME ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(EXIT_USAGE);
+}
+
+/* A whole decimal number in [min, max], or -1. */
+static long
+parse_number(const char *s, long min, long max)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+/* Each connection needs a socket and an open file at most; ask for the hard
+ * limit so the table size, not the default 1024, is what bounds us. */
+static void
+raise_fd_limit(unsigned max_conns)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)max_conns * 2 + 16)
+		log_warn("open file limit %llu is low for %u connections; some clients may get 503",
+		         (unsigned long long)rl.rlim_cur, max_conns);
+}
+
+static void
+listen_error(const struct server_config *cfg, int err)
+{
+	switch (err) {
+	case EADDRINUSE:
+		die_usage("port %d is in use on %s", cfg->port, cfg->host);
+	case EACCES:
+		die_usage("permission denied to listen on port %d", cfg->port);
+	case EINVAL:
+		die_usage("cannot resolve address '%s'", cfg->host);
+	case EADDRNOTAVAIL:
+		die_usage("address %s is not available on this machine", cfg->host);
+	default:
+		die_usage("cannot listen on %s port %d: %s", cfg->host, cfg->port, strerror(err));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_TOP_DIR = 256, OPT_PORT, OPT_HOST, OPT_DOTFILES, OPT_MAX_CONNS };
+	static const struct option options[] = {
+		{"top-dir", required_argument, NULL, OPT_TOP_DIR},
+		{"port", required_argument, NULL, OPT_PORT},
+		{"host", required_argument, NULL, OPT_HOST},
+		{"dotfiles", no_argument, NULL, OPT_DOTFILES},
+		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct server_config cfg = {
+		.top_dir = "./public",
+		.host = "127.0.0.1",
+		.port = 8080,
+		.max_conns = SHS_DEFAULT_MAX_CONNS,
+	};
+	int verbose = 0;
+
+	opterr = 0; /* our own one-line messages */
+	for (;;) {
+		int opt = getopt_long(argc, argv, ":vqhV", options, NULL);
+		if (opt == -1)
+			break;
+		long v;
+		switch (opt) {
+		case OPT_TOP_DIR:
+			cfg.top_dir = optarg;
+			break;
+		case OPT_PORT:
+			if ((v = parse_number(optarg, 0, 65535)) < 0)
+				die_usage("invalid port '%s' (expected 0 to 65535)", optarg);
+			cfg.port = (int)v;
+			break;
+		case OPT_HOST:
+			cfg.host = optarg;
+			break;
+		case OPT_DOTFILES:
+			cfg.dotfiles = 1;
+			break;
+		case OPT_MAX_CONNS:
+			if ((v = parse_number(optarg, 1, 1000000)) < 0)
+				die_usage("invalid --max-connections '%s' (expected 1 to 1000000)",
+				          optarg);
+			cfg.max_conns = (unsigned)v;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'q':
+			cfg.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(SHS_NAME " " SHS_VERSION "\n");
+			return 0;
+		case ':':
+			die_usage("option '%s' needs a value (see --help)", argv[optind - 1]);
+		default:
+			die_usage("unknown option '%s' (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s' (see --help)", argv[optind]);
+	log_set_level(cfg.quiet ? LOG_LEVEL_ERROR : verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+
+	int rootfd = open(cfg.top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die_usage("top dir '%s': %s", cfg.top_dir,
+		          errno == ENOTDIR ? "not a directory" : strerror(errno));
+
+	raise_fd_limit(cfg.max_conns);
+	int lfd = net_listen(cfg.host, cfg.port, 4096);
+	if (lfd < 0)
+		listen_error(&cfg, -lfd);
+
+	struct server srv;
+	int r = server_init(&srv, &cfg, lfd, rootfd);
+	if (r < 0) {
+		fprintf(stderr, SHS_NAME ": cannot start: %s\n", strerror(-r));
+		return 1;
+	}
+	if (!cfg.quiet) {
+		char addr[64];
+		if (net_local_addr(lfd, addr, sizeof addr) == 0)
+			printf("listening on http://%s/\n", addr);
+		fflush(stdout);
+	}
+	int status = server_run(&srv);
+	server_free(&srv);
+	close(rootfd);
+	log_info("stopped");
+	return status;
+}

@@ -1,0 +1,86 @@
+/* net.c - listening sockets and address formatting. See net.h. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int
+listen_on(const struct addrinfo *ai, int backlog)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	                ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	int one = 1, zero = 0;
+	/* SO_REUSEADDR: a restart must not wait out TIME_WAIT sockets. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+		goto fail;
+	/* "::" means every address, IPv4 included, whatever the sysctl says. */
+	if (ai->ai_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0)
+		goto fail;
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0)
+		goto fail;
+	return fd;
+fail:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+int
+net_listen(const char *host, int port, int backlog)
+{
+	char service[8];
+	snprintf(service, sizeof service, "%d", port);
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	};
+	struct addrinfo *res;
+	if (getaddrinfo(host, service, &hints, &res) != 0)
+		return -EINVAL;
+	int fd = -EADDRNOTAVAIL;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		fd = listen_on(ai, backlog);
+		if (fd >= 0 || fd == -EADDRINUSE)
+			break;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+int
+net_format_addr(const struct sockaddr *sa, char *dst, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN];
+	int n;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+		n = snprintf(dst, cap, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+		n = snprintf(dst, cap, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		n = snprintf(dst, cap, "?");
+	}
+	return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+int
+net_local_addr(int fd, char *dst, size_t cap)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	return net_format_addr((struct sockaddr *)&ss, dst, cap);
+}

@@ -1,0 +1,442 @@
+/* server.c - the one epoll loop. See server.h.
+ *
+ * Each wake-up: epoll_wait, refresh the clock and Date string, run every
+ * connection that has an event, run the ready list, expire timers, and only
+ * then put closed connections back on the free list. A connection closed
+ * earlier in a batch is CONN_DONE and its slot is not reused before the batch
+ * ends, so a stale event for it finds CONN_DONE and is ignored. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+
+static const uint64_t timeouts_ms[TIMER_COUNT] = {
+	[TIMER_HEADER] = SHS_HEADER_TIMEOUT_MS,
+	[TIMER_IDLE] = SHS_IDLE_TIMEOUT_MS,
+	[TIMER_TRANSFER] = SHS_SEND_TIMEOUT_MS,
+	[TIMER_LINGER] = SHS_LINGER_TIMEOUT_MS,
+};
+
+static void
+update_clock(struct server *srv)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	srv->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+	/* The Date header is formatted at most once per second. */
+	if (ts.tv_sec != srv->date_sec) {
+		srv->date_sec = ts.tv_sec;
+		if (resp_format_date(ts.tv_sec, srv->date, sizeof srv->date) < 0)
+			memcpy(srv->date, "Thu, 01 Jan 1970 00:00:00 GMT", RESP_DATE_LEN + 1);
+	}
+}
+
+static void
+timer_unlink(struct server *srv, struct conn *c)
+{
+	if (c->timer == TIMER_NONE)
+		return;
+	struct timer_queue *q = &srv->timers[c->timer];
+	if (c->timer_prev)
+		c->timer_prev->timer_next = c->timer_next;
+	else
+		q->head = c->timer_next;
+	if (c->timer_next)
+		c->timer_next->timer_prev = c->timer_prev;
+	else
+		q->tail = c->timer_prev;
+	c->timer_prev = c->timer_next = NULL;
+	c->timer = TIMER_NONE;
+}
+
+/* Appends c to the queue of its class, starting its clock now. */
+static void
+timer_set(struct server *srv, struct conn *c, enum timer_class cls)
+{
+	timer_unlink(srv, c);
+	if (cls == TIMER_NONE)
+		return;
+	struct timer_queue *q = &srv->timers[cls];
+	c->timer = cls;
+	c->timer_start_ms = srv->now_ms;
+	c->timer_prev = q->tail;
+	c->timer_next = NULL;
+	if (q->tail)
+		q->tail->timer_next = c;
+	else
+		q->head = c;
+	q->tail = c;
+}
+
+void
+server_yield(struct server *srv, struct conn *c)
+{
+	if (c->in_ready)
+		return;
+	c->in_ready = 1;
+	c->next = NULL;
+	if (srv->ready_tail)
+		srv->ready_tail->next = c;
+	else
+		srv->ready = c;
+	srv->ready_tail = c;
+}
+
+/* Removes a closed connection from every list; its slot is freed after the
+ * batch. The ready list is short (only connections that yielded), so the
+ * scan is cheap and rare. */
+static void
+release(struct server *srv, struct conn *c)
+{
+	timer_unlink(srv, c);
+	if (c->in_ready) {
+		struct conn **pp = &srv->ready, *prev = NULL;
+		while (*pp != c) {
+			prev = *pp;
+			pp = &(*pp)->next;
+		}
+		*pp = c->next;
+		if (srv->ready_tail == c)
+			srv->ready_tail = prev;
+		c->in_ready = 0;
+	}
+	srv->active--;
+	c->next = srv->released;
+	srv->released = c;
+}
+
+/* Bookkeeping after a connection ran: free it, or put it in the timer
+ * queue its state calls for. */
+static void
+after_run(struct server *srv, struct conn *c)
+{
+	if (c->state == CONN_DONE) {
+		release(srv, c);
+		return;
+	}
+	enum timer_class cls = conn_timer_class(c);
+	if (cls != c->timer || (cls == TIMER_TRANSFER && c->progress))
+		timer_set(srv, c, cls);
+	c->progress = 0;
+}
+
+static void
+run(struct server *srv, struct conn *c)
+{
+	conn_run(c);
+	after_run(srv, c);
+}
+
+/* Sheds a client we cannot take: a short 503 and close, never a hang. */
+static void
+shed(int fd)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	                           "Content-Length: 0\r\nConnection: close\r\n\r\n";
+	ssize_t n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)n;
+	close(fd);
+}
+
+static void
+accept_clients(struct server *srv)
+{
+	srv->accept_paused = 0;
+	while (srv->listener.fd >= 0) {
+		int fd = accept4(srv->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			switch (errno) {
+			case EAGAIN:
+				return;
+			case EINTR:
+			case ECONNABORTED:
+			case EPROTO:
+			case EPERM:
+				continue;
+			case EMFILE:
+			case ENFILE:
+				/* Out of fds: free the spare to take the client and
+				 * shed it, so it gets an answer and the backlog
+				 * drains, then take the spare back (libuv's trick). */
+				if (srv->spare_fd >= 0) {
+					close(srv->spare_fd);
+					srv->spare_fd = -1;
+					int extra = accept4(srv->listener.fd, NULL, NULL, SOCK_CLOEXEC);
+					if (extra >= 0)
+						shed(extra);
+					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+					log_warn("out of file descriptors: shedding new clients");
+					if (extra >= 0 && srv->spare_fd >= 0)
+						continue;
+				}
+				srv->accept_paused = 1;
+				return;
+			default:
+				log_error("accept: %s", strerror(errno));
+				srv->accept_paused = 1;
+				return;
+			}
+		}
+		struct conn *c = srv->free_list;
+		if (!c) {
+			shed(fd);
+			continue;
+		}
+		int one = 1;
+		/* Responses to pipelined or keep-alive requests must not wait
+		 * for the client's delayed ACK (Nagle). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		struct epoll_event ev = {
+			.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+			.data.ptr = c,
+		};
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			log_error("epoll_ctl: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		srv->free_list = c->next;
+		srv->active++;
+		conn_init(c, srv, fd);
+		run(srv, c);
+	}
+}
+
+static void
+begin_stop(struct server *srv)
+{
+	log_info("stopping: finishing %u connection(s)", srv->active);
+	srv->stopping = 1;
+	srv->stop_deadline_ms = srv->now_ms + SHS_SHUTDOWN_GRACE_MS;
+	if (srv->listener.fd >= 0) {
+		close(srv->listener.fd); /* closing also removes it from epoll */
+		srv->listener.fd = -1;
+	}
+	for (unsigned i = 0; i < srv->cfg->max_conns; i++) {
+		struct conn *c = &srv->conns[i];
+		if (c->state == CONN_DONE)
+			continue;
+		if (conn_is_idle(c)) {
+			conn_close(c);
+			release(srv, c);
+		} else {
+			conn_stop_keep_alive(c);
+		}
+	}
+}
+
+/* 1 to go on, 0 to stop now. */
+static int
+handle_signals(struct server *srv)
+{
+	struct signalfd_siginfo si;
+	while (read(srv->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM)
+			continue;
+		if (srv->stopping) {
+			log_warn("second signal: stopping now");
+			return 0;
+		}
+		begin_stop(srv);
+	}
+	return 1;
+}
+
+static void
+expire_timers(struct server *srv)
+{
+	for (int k = 0; k < TIMER_COUNT; k++) {
+		struct timer_queue *q = &srv->timers[k];
+		while (q->head && srv->now_ms >= q->head->timer_start_ms + q->timeout_ms) {
+			struct conn *c = q->head;
+			log_debug("fd %d: timed out (class %d)", c->fd, k);
+			conn_close(c);
+			release(srv, c);
+		}
+	}
+}
+
+/* Milliseconds epoll_wait may sleep: until the earliest deadline. */
+static int
+wait_time(const struct server *srv)
+{
+	if (srv->ready)
+		return 0;
+	uint64_t next = UINT64_MAX;
+	for (int k = 0; k < TIMER_COUNT; k++) {
+		const struct timer_queue *q = &srv->timers[k];
+		if (q->head && q->head->timer_start_ms + q->timeout_ms < next)
+			next = q->head->timer_start_ms + q->timeout_ms;
+	}
+	if (srv->stopping && srv->stop_deadline_ms < next)
+		next = srv->stop_deadline_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= srv->now_ms)
+		return 0;
+	/* +1: the coarse clock must have passed the deadline when we wake. */
+	uint64_t ms = next - srv->now_ms + 1;
+	return ms > 60000 ? 60000 : (int)ms;
+}
+
+static void
+run_ready(struct server *srv)
+{
+	struct conn *c = srv->ready;
+	srv->ready = srv->ready_tail = NULL;
+	while (c) {
+		struct conn *next = c->next;
+		c->in_ready = 0;
+		if (c->state != CONN_DONE)
+			run(srv, c);
+		c = next;
+	}
+}
+
+static void
+free_released(struct server *srv)
+{
+	while (srv->released) {
+		struct conn *c = srv->released;
+		srv->released = c->next;
+		c->next = srv->free_list;
+		srv->free_list = c;
+	}
+}
+
+int
+server_run(struct server *srv)
+{
+	struct epoll_event events[SHS_EPOLL_BATCH];
+	for (;;) {
+		if (srv->stopping && srv->active == 0)
+			break;
+		if (srv->stopping && srv->now_ms >= srv->stop_deadline_ms) {
+			log_warn("stop: %u connection(s) still busy after %d ms, closing them",
+			         srv->active, SHS_SHUTDOWN_GRACE_MS);
+			break;
+		}
+		int n = epoll_wait(srv->epfd, events, SHS_EPOLL_BATCH, wait_time(srv));
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			return 1;
+		}
+		update_clock(srv);
+		for (int i = 0; i < n; i++) {
+			enum obj_kind *kind = events[i].data.ptr;
+			if (*kind == OBJ_LISTENER) {
+				accept_clients(srv);
+				continue;
+			}
+			if (*kind == OBJ_SIGNAL) {
+				if (!handle_signals(srv))
+					return 0;
+				continue;
+			}
+			struct conn *c = (struct conn *)kind;
+			if (c->state == CONN_DONE)
+				continue; /* closed earlier in this batch */
+			uint32_t e = events[i].events;
+			if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				c->readable = 1;
+			if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				c->writable = 1;
+			if (!c->in_ready)
+				run(srv, c);
+		}
+		run_ready(srv);
+		expire_timers(srv);
+		free_released(srv);
+		if (srv->accept_paused && srv->free_list)
+			accept_clients(srv);
+	}
+	return 0;
+}
+
+int
+server_init(struct server *srv, const struct server_config *cfg, int listen_fd, int rootfd)
+{
+	memset(srv, 0, sizeof *srv);
+	srv->cfg = cfg;
+	srv->rootfd = rootfd;
+	srv->listener.kind = OBJ_LISTENER;
+	srv->listener.fd = listen_fd;
+	srv->sig.kind = OBJ_SIGNAL;
+	srv->sig.fd = -1;
+	srv->epfd = -1;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (int k = 0; k < TIMER_COUNT; k++)
+		srv->timers[k].timeout_ms = timeouts_ms[k];
+	update_clock(srv);
+
+	/* calloc of a large table is fresh zero pages from mmap: slots cost
+	 * memory only once a connection touches them. */
+	srv->conns = calloc(cfg->max_conns, sizeof *srv->conns);
+	if (!srv->conns)
+		return -ENOMEM;
+	for (unsigned i = cfg->max_conns; i-- > 0;) {
+		struct conn *c = &srv->conns[i];
+		c->kind = OBJ_CONN;
+		c->state = CONN_DONE;
+		c->fd = -1;
+		c->file_fd = -1;
+		c->timer = TIMER_NONE;
+		c->next = srv->free_list;
+		srv->free_list = c;
+	}
+
+	/* Signals arrive as reads on a signalfd in the loop; nothing runs in a
+	 * handler. A vanished client shows up as EPIPE, never SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		return -errno;
+	srv->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->sig.fd < 0 || srv->epfd < 0)
+		return -errno;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = &srv->listener};
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0)
+		return -errno;
+	ev.data.ptr = &srv->sig;
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
+		return -errno;
+	return 0;
+}
+
+void
+server_free(struct server *srv)
+{
+	if (srv->conns) {
+		for (unsigned i = 0; i < srv->cfg->max_conns; i++)
+			if (srv->conns[i].state != CONN_DONE)
+				conn_close(&srv->conns[i]);
+		free(srv->conns);
+		srv->conns = NULL;
+	}
+	if (srv->listener.fd >= 0)
+		close(srv->listener.fd);
+	if (srv->sig.fd >= 0)
+		close(srv->sig.fd);
+	if (srv->epfd >= 0)
+		close(srv->epfd);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
+	srv->listener.fd = srv->sig.fd = srv->epfd = srv->spare_fd = -1;
+}

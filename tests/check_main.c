@@ -1,0 +1,19 @@
+/* check_main.c - the one test runner: adds every suite and exits non-zero on
+ * any failure. */
+#include <stdlib.h>
+
+#include "suites.h"
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(http_suite());
+	srunner_add_suite(sr, path_suite());
+	srunner_add_suite(sr, mime_suite());
+	srunner_add_suite(sr, response_suite());
+	srunner_add_suite(sr, server_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

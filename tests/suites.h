@@ -1,0 +1,15 @@
+/* suites.h - every Check suite of the test runner. One tests/check_<module>.c
+ * file defines each; tests/check_main.c runs them all (CK_RUN_SUITE=name
+ * selects one, CK_FORK=no runs them in-process for gdb). */
+#ifndef SHS_TESTS_SUITES_H
+#define SHS_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite *http_suite(void);     /* tests/check_http.c: request parser, chunked skipper */
+Suite *path_suite(void);     /* tests/check_path.c: normalise, encode, open beneath root */
+Suite *mime_suite(void);     /* tests/check_mime.c */
+Suite *response_suite(void); /* tests/check_response.c: dates, reasons, header buffer */
+Suite *server_suite(void);   /* tests/check_server.c: the real binary over real sockets */
+
+#endif
