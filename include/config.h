@@ -19,6 +19,10 @@
  * built-in error bodies). A Location header is bounded by SHS_LOCATION_MAX. */
 #define SHS_OUT_MAX 4096
 
+/* Bytes of --header lines; they go into every response head, which must
+ * still fit in SHS_OUT_MAX with our own headers and a Location. */
+#define SHS_EXTRA_HEADERS_MAX 1024
+
 /* Longest percent-encoded Location we emit in a redirect; longer paths get 414. */
 #define SHS_LOCATION_MAX 2048
 

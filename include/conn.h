@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "range.h"
 #include "server.h"
 
 enum conn_state {
@@ -57,6 +58,13 @@ struct conn {
 	int file_fd;
 	off_t file_off, file_end;
 	int status; /* of the response in flight, for the debug log */
+
+	/* multipart/byteranges: part i of nranges is being sent; serve.c
+	 * formats each part's header into out when the previous part ends. */
+	unsigned char nranges, range_idx;
+	off_t file_size;
+	const char *part_type;
+	struct range ranges[RANGE_MAX];
 
 	char in[SHS_HEAD_MAX];
 	char out[SHS_OUT_MAX];

@@ -81,6 +81,12 @@ int http_slice_eq(struct http_slice s, const char *lit);
 /* First header named `name` (case-insensitive), or NULL. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);
 
+/* How much a client wants a content coding, from its Accept-Encoding value:
+ * the q-value in thousandths (0 = not acceptable). A coding that is not
+ * listed takes the q of "*" if present, else 0. q values are parsed per
+ * RFC 9110 12.4.2; a malformed one counts as 0. */
+int http_coding_q(struct http_slice accept_encoding, const char *coding);
+
 /* Method name for a known method ("GET"), or NULL. */
 const char *http_method_name(enum http_method m);
 

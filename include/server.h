@@ -24,6 +24,11 @@ struct server_config {
 	int dotfiles;        /* serve dotfiles and dot-directories */
 	unsigned max_conns;  /* simultaneous clients; more get a 503 */
 	int quiet;
+	int listing;           /* directory listings for directories without index.html */
+	int precompressed;     /* serve x.br / x.zst / x.gz sidecars when accepted */
+	int cors;              /* Access-Control-Allow-Origin: * and preflight answers */
+	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
+	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
 };
 
 /* Timeout classes; each has one FIFO queue ordered by the time a connection
@@ -70,6 +75,7 @@ struct server {
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
 	time_t date_sec;
 	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
+	char boundary[24];            /* multipart/byteranges boundary, random per process */
 };
 
 /* Sets up epoll, the signal fd and the connection table around an already

@@ -260,7 +260,7 @@ send_head(struct conn *c)
 	assert(c->state == CONN_SEND_HEAD);
 	/* MSG_MORE: the headers wait for the first body bytes, so both leave
 	 * in one packet instead of a tiny one and then the rest. */
-	int more = c->file_fd >= 0 ? MSG_MORE : 0;
+	int more = c->file_fd >= 0 && c->file_off < c->file_end ? MSG_MORE : 0;
 	while (c->out_off < c->out_len) {
 		if (!c->writable)
 			return STEP_WAIT;
@@ -276,8 +276,12 @@ send_head(struct conn *c)
 			return STEP_CLOSE;
 		}
 	}
-	if (c->file_fd >= 0) {
+	if (c->file_fd >= 0 && c->file_off < c->file_end) {
 		c->state = CONN_SEND_FILE;
+		return STEP_NEXT;
+	}
+	if (serve_next_part(c)) {
+		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}
 	return finish_response(c);
@@ -311,6 +315,10 @@ send_file(struct conn *c)
 			return STEP_CLOSE;
 		}
 	}
+	if (serve_next_part(c)) {
+		c->state = CONN_SEND_HEAD;
+		return STEP_NEXT;
+	}
 	return finish_response(c);
 }
 
@@ -321,6 +329,7 @@ finish_response(struct conn *c)
 		close(c->file_fd);
 	c->file_fd = -1;
 	c->out_off = c->out_len = 0;
+	c->nranges = 0;
 	if (c->keep_alive) {
 		c->state = CONN_READ_REQUEST;
 		c->parse_due = c->in_len > c->in_off;

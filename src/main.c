@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -30,6 +31,11 @@ usage(FILE *out)
 	        "  --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n"
 	        "                         (default: 127.0.0.1)\n"
 	        "  --dotfiles             serve dotfiles and dot-directories (default: 404)\n"
+	        "  --listing              list directories that have no index.html\n"
+	        "  --no-precompressed     ignore x.br / x.zst / x.gz next to x\n"
+	        "  --header 'NAME: VALUE' add a header to every response (repeatable)\n"
+	        "  --cors                 Access-Control-Allow-Origin: * and preflight answers\n"
+	        "  --cache-control VALUE  Cache-Control for files (200, 206, 304)\n"
 	        "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
 	        "  -v, --verbose          log every request and debug details\n"
 	        "  -q, --quiet            log errors only; no startup line\n"
@@ -84,6 +90,63 @@ raise_fd_limit(unsigned max_conns)
 		         (unsigned long long)rl.rlim_cur, max_conns);
 }
 
+/* field-value: visible characters, SP and HTAB; no CR, LF or other CTLs,
+ * which would let a flag split a response. */
+static int
+valid_value(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* Headers the server owns because they frame the message. */
+static int
+reserved_header(const char *name, size_t n)
+{
+	static const char *const reserved[] = {
+		"content-length", "transfer-encoding", "connection", "keep-alive",
+		"upgrade",        "content-range",     "date",       "trailer",
+	};
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strlen(reserved[i]) == n && strncasecmp(reserved[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Validates "Name: value" and appends "Name: value\r\n" to the block. */
+static void
+add_header(char *block, size_t *len, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	if (n == 0)
+		die_usage("invalid --header '%s' (expected 'Name: value')", arg);
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("!#$%&'*+-.^_`|~", arg[i]) &&
+		    !((arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= 'A' && arg[i] <= 'Z') ||
+		      (arg[i] >= '0' && arg[i] <= '9')))
+			die_usage("invalid header name in --header '%s'", arg);
+	if (reserved_header(arg, n))
+		die_usage("--header cannot set %.*s: the server manages it", (int)n, arg);
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vn = strlen(v);
+	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	if (!valid_value(v, vn))
+		die_usage("invalid characters in --header '%s'", arg);
+	int w = snprintf(block + *len, SHS_EXTRA_HEADERS_MAX - *len, "%.*s: %.*s\r\n", (int)n, arg,
+	                 (int)vn, v);
+	if (w < 0 || (size_t)w >= SHS_EXTRA_HEADERS_MAX - *len)
+		die_usage("too many --header bytes (at most %d)", SHS_EXTRA_HEADERS_MAX - 1);
+	*len += (size_t)w;
+}
+
 static void
 listen_error(const struct server_config *cfg, int err)
 {
@@ -104,13 +167,29 @@ listen_error(const struct server_config *cfg, int err)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_TOP_DIR = 256, OPT_PORT, OPT_HOST, OPT_DOTFILES, OPT_MAX_CONNS };
+	enum {
+		OPT_TOP_DIR = 256,
+		OPT_PORT,
+		OPT_HOST,
+		OPT_DOTFILES,
+		OPT_MAX_CONNS,
+		OPT_LISTING,
+		OPT_NO_PRECOMPRESSED,
+		OPT_HEADER,
+		OPT_CORS,
+		OPT_CACHE_CONTROL,
+	};
 	static const struct option options[] = {
 		{"top-dir", required_argument, NULL, OPT_TOP_DIR},
 		{"port", required_argument, NULL, OPT_PORT},
 		{"host", required_argument, NULL, OPT_HOST},
 		{"dotfiles", no_argument, NULL, OPT_DOTFILES},
 		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+		{"listing", no_argument, NULL, OPT_LISTING},
+		{"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
+		{"header", required_argument, NULL, OPT_HEADER},
+		{"cors", no_argument, NULL, OPT_CORS},
+		{"cache-control", required_argument, NULL, OPT_CACHE_CONTROL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -122,7 +201,10 @@ main(int argc, char **argv)
 		.host = "127.0.0.1",
 		.port = 8080,
 		.max_conns = SHS_DEFAULT_MAX_CONNS,
+		.precompressed = 1,
 	};
+	static char headers[SHS_EXTRA_HEADERS_MAX];
+	size_t headers_len = 0;
 	int verbose = 0;
 
 	opterr = 0; /* our own one-line messages */
@@ -151,6 +233,24 @@ main(int argc, char **argv)
 				die_usage("invalid --max-connections '%s' (expected 1 to 1000000)",
 				          optarg);
 			cfg.max_conns = (unsigned)v;
+			break;
+		case OPT_LISTING:
+			cfg.listing = 1;
+			break;
+		case OPT_NO_PRECOMPRESSED:
+			cfg.precompressed = 0;
+			break;
+		case OPT_HEADER:
+			add_header(headers, &headers_len, optarg);
+			cfg.extra_headers = headers;
+			break;
+		case OPT_CORS:
+			cfg.cors = 1;
+			break;
+		case OPT_CACHE_CONTROL:
+			if (!valid_value(optarg, strlen(optarg)) || !*optarg)
+				die_usage("invalid --cache-control value '%s'", optarg);
+			cfg.cache_control = optarg;
 			break;
 		case 'v':
 			verbose = 1;

@@ -7,20 +7,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cond.h"
+#include "listing.h"
 #include "log.h"
 #include "mime.h"
 #include "path.h"
+#include "range.h"
 #include "response.h"
 
 #define SERVER_HEADER SHS_NAME "/" SHS_VERSION
+#define ALLOW "GET, HEAD, OPTIONS"
 
 /* Status line and the headers every response carries. */
 static void
 common_headers(struct conn *c, struct resp_buf *b, int status)
 {
+	const struct server_config *cfg = c->srv->cfg;
 	resp_status_line(b, status);
 	resp_header(b, "Server", SERVER_HEADER);
 	resp_header(b, "Date", c->srv->date);
+	if (cfg->cors)
+		resp_header(b, "Access-Control-Allow-Origin", "*");
+	if (cfg->extra_headers)
+		resp_adds(b, cfg->extra_headers);
 }
 
 /* Connection header (when the default does not say it) and the blank line. */
@@ -34,20 +43,39 @@ end_headers(struct conn *c, struct resp_buf *b)
 	resp_add(b, "\r\n", 2);
 }
 
+/* Commits a planned response: out holds head_len bytes, then file_fd's
+ * bytes [first, end) follow (unless HEAD). Takes ownership of file_fd. */
 static void
-plan(struct conn *c, int status, size_t head_len, int file_fd, off_t size)
+plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_t end)
 {
 	c->status = status;
 	c->out_off = 0;
 	c->out_len = head_len;
 	c->file_fd = -1;
 	c->file_off = c->file_end = 0;
-	if (file_fd >= 0 && (c->head_only || size == 0)) {
+	if (file_fd >= 0 && (c->head_only || end <= first)) {
 		close(file_fd);
 	} else if (file_fd >= 0) {
 		c->file_fd = file_fd;
-		c->file_end = size;
+		c->file_off = first;
+		c->file_end = end;
 	}
+}
+
+/* A head that cannot fit is our bug, not the client's: answer 500 plainly. */
+static void
+plan_overflow(struct conn *c, int fd, int status)
+{
+	log_error("response head for status %d does not fit", status);
+	if (fd >= 0)
+		close(fd);
+	c->keep_alive = 0;
+	c->nranges = 0;
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	resp_status_line(&b, 500);
+	resp_adds(&b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
+	plan(c, 500, b.len, -1, 0, 0);
 }
 
 /* The error page TOP/NNN.html, if it is a regular file: fd or -1. */
@@ -57,18 +85,16 @@ open_error_page(struct conn *c, int status, struct stat *st)
 	char name[16];
 	snprintf(name, sizeof name, "%d.html", status);
 	int fd = path_open(c->srv->rootfd, name, st);
-	if (fd < 0)
-		return -1;
-	if (!S_ISREG(st->st_mode)) {
+	if (fd >= 0 && !S_ISREG(st->st_mode)) {
 		close(fd);
-		return -1;
+		fd = -1;
 	}
 	return fd;
 }
 
 /* An error or redirect. extra_name/extra_value add one header (Allow,
- * Location). Never fails: a page that does not fit falls back to a bare
- * status line, and a missing custom page to the built-in one. */
+ * Location, Content-Range). The body is TOP/NNN.html when it exists, else a
+ * small built-in page. */
 static void
 respond_status(struct conn *c, int status, const char *extra_name, const char *extra_value)
 {
@@ -93,24 +119,17 @@ respond_status(struct conn *c, int status, const char *extra_name, const char *e
 	if (fd < 0 && !c->head_only)
 		resp_add(&b, body, bb.len);
 	if (b.overflow) {
-		/* Cannot happen with our limits; still answer something true. */
-		log_error("response for status %d does not fit", status);
-		if (fd >= 0)
-			close(fd);
-		c->keep_alive = 0;
-		resp_init(&b, c->out, sizeof c->out);
-		resp_status_line(&b, 500);
-		resp_adds(&b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
-		plan(c, 500, b.len, -1, 0);
+		plan_overflow(c, fd, status);
 		return;
 	}
-	plan(c, status, b.len, fd, fd >= 0 ? st.st_size : 0);
+	plan(c, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
 }
 
 void
 serve_error(struct conn *c, int status)
 {
-	respond_status(c, status, NULL, NULL);
+	c->nranges = 0;
+	respond_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
 }
 
 /* 301 to the directory with its slash. The Location is rebuilt from the
@@ -134,26 +153,320 @@ redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_
 	respond_status(c, 301, "Location", loc);
 }
 
+/* OPTIONS (any path, or "*"): 204 with Allow, and a CORS preflight answer
+ * when --cors is on and the client asked for one. */
 static void
-respond_file(struct conn *c, int fd, const struct stat *st, const char *name, size_t name_len)
+respond_options(struct conn *c, const struct http_request *req)
 {
-	char modified[RESP_DATE_LEN + 1];
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 200);
-	resp_header(&b, "Content-Type", mime_type(name, name_len));
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, (uint64_t)st->st_size);
-	resp_add(&b, "\r\n", 2);
-	if (resp_format_date(st->st_mtim.tv_sec, modified, sizeof modified) > 0)
-		resp_header(&b, "Last-Modified", modified);
+	common_headers(c, &b, 204);
+	resp_header(&b, "Allow", ALLOW);
+	if (c->srv->cfg->cors && http_find_header(req, "access-control-request-method")) {
+		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
+		const struct http_header *h =
+			http_find_header(req, "access-control-request-headers");
+		if (h && h->value.len > 0) {
+			resp_adds(&b, "Access-Control-Allow-Headers: ");
+			resp_add(&b, h->value.p, h->value.len);
+			resp_add(&b, "\r\n", 2);
+		}
+		resp_header(&b, "Access-Control-Max-Age", "86400");
+	}
 	end_headers(c, &b);
 	if (b.overflow) {
+		plan_overflow(c, -1, 204);
+		return;
+	}
+	plan(c, 204, b.len, -1, 0, 0);
+}
+
+/* What a file response needs to know besides the fd. */
+struct file_info {
+	const char *name; /* the path asked for: its extension gives the type */
+	size_t name_len;
+	const char *encoding; /* Content-Encoding of a sidecar, or NULL */
+	int vary;             /* a fresh sidecar exists: Vary: Accept-Encoding */
+	char etag[COND_ETAG_MAX];
+	size_t etag_len;
+	char modified[RESP_DATE_LEN + 1];
+};
+
+/* Validators and caching headers shared by 200, 206 and 304. */
+static void
+validator_headers(struct conn *c, struct resp_buf *b, const struct file_info *fi)
+{
+	resp_header(b, "Last-Modified", fi->modified);
+	resp_header(b, "ETag", fi->etag);
+	if (fi->vary)
+		resp_header(b, "Vary", "Accept-Encoding");
+	if (c->srv->cfg->cache_control)
+		resp_header(b, "Cache-Control", c->srv->cfg->cache_control);
+}
+
+static void
+respond_not_modified(struct conn *c, int fd, const struct file_info *fi)
+{
+	close(fd);
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 304);
+	validator_headers(c, &b, fi);
+	end_headers(c, &b);
+	if (b.overflow) {
+		plan_overflow(c, -1, 304);
+		return;
+	}
+	plan(c, 304, b.len, -1, 0, 0);
+}
+
+/* "\r\n--B\r\nContent-Type: T\r\nContent-Range: bytes a-b/size\r\n\r\n" */
+static void
+part_header(struct resp_buf *b, const struct conn *c, const struct range *r)
+{
+	resp_adds(b, "\r\n--");
+	resp_adds(b, c->srv->boundary);
+	resp_adds(b, "\r\nContent-Type: ");
+	resp_adds(b, c->part_type);
+	resp_adds(b, "\r\nContent-Range: bytes ");
+	resp_addu(b, r->first);
+	resp_add(b, "-", 1);
+	resp_addu(b, r->last);
+	resp_add(b, "/", 1);
+	resp_addu(b, (uint64_t)c->file_size);
+	resp_adds(b, "\r\n\r\n");
+}
+
+static void
+part_trailer(struct resp_buf *b, const struct conn *c)
+{
+	resp_adds(b, "\r\n--");
+	resp_adds(b, c->srv->boundary);
+	resp_adds(b, "--\r\n");
+}
+
+int
+serve_next_part(struct conn *c)
+{
+	if (c->nranges == 0 || c->range_idx >= c->nranges)
+		return 0;
+	c->range_idx++;
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	if (c->range_idx < c->nranges) {
+		const struct range *r = &c->ranges[c->range_idx];
+		part_header(&b, c, r);
+		c->file_off = (off_t)r->first;
+		c->file_end = (off_t)r->last + 1;
+	} else {
+		part_trailer(&b, c);
+		c->file_off = c->file_end = 0;
+	}
+	c->out_off = 0;
+	c->out_len = b.len;
+	return 1;
+}
+
+/* 206 for the ranges in c->ranges: one part inline, several as
+ * multipart/byteranges whose exact length is known up front. */
+static void
+respond_ranges(struct conn *c, int fd, const struct stat *st, const struct file_info *fi,
+               const char *type)
+{
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 206);
+	const struct range *r0 = &c->ranges[0];
+	if (c->nranges == 1) {
+		resp_header(&b, "Content-Type", type);
+		resp_adds(&b, "Content-Length: ");
+		resp_addu(&b, r0->last - r0->first + 1);
+		resp_adds(&b, "\r\nContent-Range: bytes ");
+		resp_addu(&b, r0->first);
+		resp_add(&b, "-", 1);
+		resp_addu(&b, r0->last);
+		resp_add(&b, "/", 1);
+		resp_addu(&b, (uint64_t)st->st_size);
+		resp_add(&b, "\r\n", 2);
+	} else {
+		uint64_t total = 0;
+		char scratch[512];
+		struct resp_buf sb;
+		for (unsigned i = 0; i < c->nranges; i++) {
+			resp_init(&sb, scratch, sizeof scratch);
+			part_header(&sb, c, &c->ranges[i]);
+			total += sb.len + c->ranges[i].last - c->ranges[i].first + 1;
+		}
+		resp_init(&sb, scratch, sizeof scratch);
+		part_trailer(&sb, c);
+		total += sb.len;
+		resp_adds(&b, "Content-Type: multipart/byteranges; boundary=");
+		resp_adds(&b, c->srv->boundary);
+		resp_adds(&b, "\r\nContent-Length: ");
+		resp_addu(&b, total);
+		resp_add(&b, "\r\n", 2);
+	}
+	if (fi->encoding)
+		resp_header(&b, "Content-Encoding", fi->encoding);
+	validator_headers(c, &b, fi);
+	end_headers(c, &b);
+	if (c->nranges > 1 && !c->head_only)
+		part_header(&b, c, r0);
+	if (b.overflow) {
+		plan_overflow(c, fd, 206);
+		return;
+	}
+	if (c->nranges == 1 || c->head_only)
+		c->nranges = 0; /* nothing more to interleave */
+	plan(c, 206, b.len, fd, (off_t)r0->first, (off_t)r0->last + 1);
+}
+
+static void
+respond_file(struct conn *c, const struct http_request *req, int fd, const struct stat *st,
+             struct file_info *fi)
+{
+	fi->etag_len = 0;
+	int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
+	                         st->st_mtim.tv_nsec, fi->etag, sizeof fi->etag);
+	if (n < 0 || resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0) {
 		close(fd);
 		serve_error(c, 500);
 		return;
 	}
-	plan(c, 200, b.len, fd, st->st_size);
+	fi->etag_len = (size_t)n;
+
+	switch (cond_evaluate(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
+	case COND_NOT_MODIFIED:
+		respond_not_modified(c, fd, fi);
+		return;
+	case COND_FAILED:
+		close(fd);
+		serve_error(c, 412);
+		return;
+	case COND_PROCEED:
+		break;
+	}
+
+	const char *type = mime_type(fi->name, fi->name_len);
+	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200. */
+	const struct http_header *range = http_find_header(req, "range");
+	if (range && req->method == HTTP_METHOD_GET &&
+	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
+		size_t nr;
+		switch (range_parse(range->value.p, range->value.len, (uint64_t)st->st_size,
+		                    c->ranges, &nr)) {
+		case RANGE_OK:
+			c->nranges = (unsigned char)nr;
+			c->range_idx = 0;
+			c->part_type = type;
+			c->file_size = st->st_size;
+			respond_ranges(c, fd, st, fi, type);
+			return;
+		case RANGE_UNSATISFIABLE: {
+			char cr[40];
+			snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)st->st_size);
+			close(fd);
+			respond_status(c, 416, "Content-Range", cr);
+			return;
+		}
+		case RANGE_IGNORE:
+			break;
+		}
+	}
+
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 200);
+	resp_header(&b, "Content-Type", type);
+	resp_adds(&b, "Content-Length: ");
+	resp_addu(&b, (uint64_t)st->st_size);
+	resp_add(&b, "\r\n", 2);
+	if (fi->encoding)
+		resp_header(&b, "Content-Encoding", fi->encoding);
+	resp_header(&b, "Accept-Ranges", "bytes");
+	validator_headers(c, &b, fi);
+	end_headers(c, &b);
+	if (b.overflow) {
+		plan_overflow(c, fd, 200);
+		return;
+	}
+	plan(c, 200, b.len, fd, 0, st->st_size);
+}
+
+/* Precompressed sidecars, best first when q-values tie. */
+static const struct {
+	const char *coding, *ext;
+} sidecars[] = {
+	{"br", ".br"},
+	{"zstd", ".zst"},
+	{"gzip", ".gz"},
+};
+
+/* Warns about a stale sidecar once, not on every request for it. */
+static void
+warn_stale(const char *path)
+{
+	static uint64_t warned[16];
+	uint64_t h = 1469598103934665603u;
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++)
+		if (warned[i] == h)
+			return;
+	memmove(warned + 1, warned, sizeof warned - sizeof warned[0]);
+	warned[0] = h;
+	log_warn("not serving %s: older than the file it compresses", path);
+}
+
+static int
+newer_or_same(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
+}
+
+/* If a fresh sidecar of path exists and the client accepts its coding,
+ * swaps *fd and *st for the best one. path has room for the extension. */
+static void
+choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_t len, int *fd,
+               struct stat *st, struct file_info *fi)
+{
+	const struct http_header *ae = http_find_header(req, "accept-encoding");
+	int best_q = 0, best_fd = -1;
+	struct stat best_st;
+	for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+		strcpy(path + len, sidecars[i].ext);
+		struct stat sst;
+		int sfd = path_open(c->srv->rootfd, path, &sst);
+		if (sfd < 0)
+			continue;
+		if (!S_ISREG(sst.st_mode)) {
+			close(sfd);
+			continue;
+		}
+		if (!newer_or_same(&sst.st_mtim, &st->st_mtim)) {
+			warn_stale(path);
+			close(sfd);
+			continue;
+		}
+		fi->vary = 1;
+		int q = ae ? http_coding_q(ae->value, sidecars[i].coding) : 0;
+		if (q > best_q) {
+			if (best_fd >= 0)
+				close(best_fd);
+			best_q = q;
+			best_fd = sfd;
+			best_st = sst;
+			fi->encoding = sidecars[i].coding;
+		} else {
+			close(sfd);
+		}
+	}
+	path[len] = '\0';
+	if (best_fd >= 0) {
+		close(*fd);
+		*fd = best_fd;
+		*st = best_st;
+	}
 }
 
 static const char index_name[] = "index.html";
@@ -161,17 +474,23 @@ static const char index_name[] = "index.html";
 void
 serve_request(struct conn *c, const struct http_request *req)
 {
+	c->nranges = 0;
 	if (req->method == HTTP_METHOD_UNKNOWN) {
 		serve_error(c, 501);
 		return;
 	}
-	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
-		respond_status(c, 405, "Allow", "GET, HEAD");
+	int is_options = req->method == HTTP_METHOD_OPTIONS;
+	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD && !is_options) {
+		serve_error(c, 405);
+		return;
+	}
+	if (is_options && req->target.len == 1 && req->target.p[0] == '*') {
+		respond_options(c, req);
 		return;
 	}
 
-	/* Room for the index name after a directory path. */
-	char path[SHS_PATH_MAX + sizeof index_name];
+	/* Room for "index.html" or a sidecar extension after the path. */
+	char path[SHS_PATH_MAX + sizeof index_name + 8];
 	struct path_result pr;
 	switch (path_normalize(req->target.p, req->target.len, c->srv->cfg->dotfiles, path,
 	                       SHS_PATH_MAX, &pr)) {
@@ -190,10 +509,12 @@ serve_request(struct conn *c, const struct http_request *req)
 		serve_error(c, 414);
 		return;
 	}
+	if (is_options) {
+		respond_options(c, req);
+		return;
+	}
 
-	/* "dir/" goes straight for its index: one open in the common case.
-	 * A missing directory and a directory without an index are both 404
-	 * until listings exist. */
+	/* "dir/" goes straight for its index: one open in the common case. */
 	size_t len = pr.len;
 	if (pr.trailing_slash) {
 		memcpy(path + len, index_name, sizeof index_name);
@@ -201,6 +522,11 @@ serve_request(struct conn *c, const struct http_request *req)
 	}
 	struct stat st;
 	int fd = path_open(c->srv->rootfd, path, &st);
+	if (fd == -ENOENT && pr.trailing_slash && c->srv->cfg->listing) {
+		path[pr.len] = '\0';
+		listing_respond(c, req, path, pr.len);
+		return;
+	}
 	if (fd < 0) {
 		int status = path_errno_status(fd);
 		if (status >= 500)
@@ -218,5 +544,35 @@ serve_request(struct conn *c, const struct http_request *req)
 		serve_error(c, 403);
 		return;
 	}
-	respond_file(c, fd, &st, path, len);
+	struct file_info fi = {.name = path, .name_len = len};
+	if (c->srv->cfg->precompressed)
+		choose_sidecar(c, req, path, len, &fd, &st, &fi);
+	respond_file(c, req, fd, &st, &fi);
+}
+
+void
+serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char *type)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		serve_error(c, 500);
+		return;
+	}
+	(void)req;
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 200);
+	resp_header(&b, "Content-Type", type);
+	resp_adds(&b, "Content-Length: ");
+	resp_addu(&b, (uint64_t)st.st_size);
+	resp_add(&b, "\r\n", 2);
+	resp_header(&b, "Cache-Control", "no-cache");
+	resp_header(&b, "Vary", "Accept");
+	end_headers(c, &b);
+	if (b.overflow) {
+		plan_overflow(c, fd, 200);
+		return;
+	}
+	plan(c, 200, b.len, fd, 0, st.st_size);
 }

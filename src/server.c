@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -381,6 +382,18 @@ server_init(struct server *srv, const struct server_config *cfg, int listen_fd, 
 	for (int k = 0; k < TIMER_COUNT; k++)
 		srv->timers[k].timeout_ms = timeouts_ms[k];
 	update_clock(srv);
+
+	/* A random boundary cannot be planted in a file to forge parts. */
+	unsigned char rnd[8] = {0};
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+		memcpy(rnd, &srv->now_ms, sizeof rnd < sizeof srv->now_ms ? sizeof rnd : sizeof srv->now_ms);
+	static const char hex[] = "0123456789abcdef";
+	memcpy(srv->boundary, "shs-", 4);
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		srv->boundary[4 + 2 * i] = hex[rnd[i] >> 4];
+		srv->boundary[5 + 2 * i] = hex[rnd[i] & 15];
+	}
+	srv->boundary[4 + 2 * sizeof rnd] = '\0';
 
 	/* calloc of a large table is fresh zero pages from mmap: slots cost
 	 * memory only once a connection touches them. */
