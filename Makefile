@@ -59,6 +59,30 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/simple-http-server CFLAGS="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
+# libFuzzer harnesses (clang): each runs FUZZ_SECONDS on a corpus seeded from
+# tests/fuzz/corpus/NAME; a crash stops the run and leaves build-fuzz/crash-*.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 60
+FUZZERS := http path range cond
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB := src/http.c src/path.c src/range.c src/cond.c src/response.c
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h)
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIB)
+
+fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
+	@for f in $(FUZZERS); do \
+		mkdir -p build-fuzz/corpus-$$f && \
+		echo "== fuzz_$$f for $(FUZZ_SECONDS) s" && \
+		./build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+			-artifact_prefix=build-fuzz/ -print_final_stats=0 \
+			build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/fuzz_$$f.log \
+			|| { tail -n 40 build-fuzz/fuzz_$$f.log; exit 1; }; \
+		grep -E '^#[0-9]+.*DONE' build-fuzz/fuzz_$$f.log | tail -n 1; \
+	done
+
 bench: $(BIN)
 	bash tests/bench/run.sh
 
@@ -73,6 +97,6 @@ format:
 	clang-format -i src/*.c include/*.h tests/*.c
 
 clean:
-	rm -rf build build-asan simple-http-server
+	rm -rf build build-asan build-fuzz simple-http-server
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/tests/*.d)

@@ -457,14 +457,14 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 			int h = hex_value(ch);
 			if (h >= 0) {
 				if (c->left > (UINT64_MAX >> 4))
-					return HTTP_CHUNK_BAD;
+					goto bad;
 				c->digits++;
 				c->left = c->left * 16 + (uint64_t)h;
 				i++;
 				break;
 			}
 			if (c->digits == 0)
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			if (ch == ';' || ch == ' ' || ch == '\t') {
 				c->state = HTTP_CHUNK_EXT;
 				c->line_len = 0;
@@ -474,7 +474,7 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 			} else if (ch == '\n') {
 				c->state = HTTP_CHUNK_SIZE_LF;
 			} else {
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			}
 			break;
 		}
@@ -483,14 +483,14 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 				c->state = HTTP_CHUNK_SIZE_LF;
 				i += ch == '\r';
 			} else if (ch == 0 || ++c->line_len > CHUNK_LINE_MAX) {
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			} else {
 				i++;
 			}
 			break;
 		case HTTP_CHUNK_SIZE_LF:
 			if (ch != '\n')
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			i++;
 			c->digits = 0;
 			c->line_len = 0;
@@ -512,12 +512,12 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 			else if (ch == '\n')
 				c->state = HTTP_CHUNK_SIZE;
 			else
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			i++;
 			break;
 		case HTTP_CHUNK_DATA_LF:
 			if (ch != '\n')
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			c->state = HTTP_CHUNK_SIZE;
 			i++;
 			break;
@@ -535,14 +535,14 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 		case HTTP_CHUNK_TRAILER:
 			/* line_len counts the whole trailer section, not one line. */
 			if (ch == 0 || ++c->line_len > CHUNK_LINE_MAX)
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			if (ch == '\n')
 				c->state = HTTP_CHUNK_TRAILER_START;
 			i++;
 			break;
 		case HTTP_CHUNK_END_LF:
 			if (ch != '\n')
-				return HTTP_CHUNK_BAD;
+				goto bad;
 			c->state = HTTP_CHUNK_DONE;
 			i++;
 			break;
@@ -552,4 +552,7 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 	}
 	*used = i;
 	return c->state == HTTP_CHUNK_DONE ? HTTP_CHUNK_END : HTTP_CHUNK_MORE;
+bad:
+	*used = i;
+	return HTTP_CHUNK_BAD;
 }

@@ -47,6 +47,8 @@ decode(const char *src, size_t len, char *out, size_t cap, size_t *outlen)
 	size_t w = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
+		if (c == 0)
+			return PATH_BAD; /* the parser never lets one through; be sure */
 		if (c == '%') {
 			if (i + 2 >= len)
 				return PATH_BAD;
