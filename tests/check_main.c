@@ -11,7 +11,9 @@ main(void)
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, mime_suite());
 	srunner_add_suite(sr, response_suite());
+	srunner_add_suite(sr, cond_suite());
 	srunner_add_suite(sr, server_suite());
+	srunner_add_suite(sr, semantics_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

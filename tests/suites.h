@@ -11,5 +11,7 @@ Suite *path_suite(void);     /* tests/check_path.c: normalise, encode, open bene
 Suite *mime_suite(void);     /* tests/check_mime.c */
 Suite *response_suite(void); /* tests/check_response.c: dates, reasons, header buffer */
 Suite *server_suite(void);   /* tests/check_server.c: the real binary over real sockets */
+Suite *semantics_suite(void); /* tests/check_semantics.c: validators, ranges, listings, ... */
+Suite *cond_suite(void);     /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 
 #endif
