@@ -17,8 +17,8 @@
 /* A strong ETag from inode, size and mtime in nanoseconds, so a same-size
  * rewrite within one second still changes it. Costs O(1): no hashing.
  * Writes "\"ino-size-mtimens\"" (hex) plus NUL; returns its length or -1. */
-int cond_format_etag(uint64_t ino, uint64_t size, int64_t mtime_sec, long mtime_nsec,
-                     char *dst, size_t cap);
+int cond_format_etag(uint64_t ino, uint64_t size, int64_t mtime_sec, long mtime_nsec, char *dst,
+                     size_t cap);
 
 /* Parses an HTTP-date in any of the three formats a recipient must accept
  * (IMF-fixdate, RFC 850, asctime). Returns 0 and sets *t, or -1. */

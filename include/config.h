@@ -41,11 +41,11 @@
 #define SHS_TURN_BYTES (1024 * 1024)
 
 /* Timeouts in milliseconds. */
-#define SHS_HEADER_TIMEOUT_MS 10000  /* a whole head must arrive in this time (slowloris) */
-#define SHS_IDLE_TIMEOUT_MS 15000    /* keep-alive connection with no request in flight */
-#define SHS_SEND_TIMEOUT_MS 30000    /* client that stops reading a response */
-#define SHS_LINGER_TIMEOUT_MS 2000   /* draining input after our FIN, so no RST eats the answer */
-#define SHS_SHUTDOWN_GRACE_MS 5000   /* SIGTERM: in-flight responses get this long to finish */
+#define SHS_HEADER_TIMEOUT_MS 10000 /* a whole head must arrive in this time (slowloris) */
+#define SHS_IDLE_TIMEOUT_MS 15000   /* keep-alive connection with no request in flight */
+#define SHS_SEND_TIMEOUT_MS 30000   /* client that stops reading a response */
+#define SHS_LINGER_TIMEOUT_MS 2000  /* draining input after our FIN, so no RST eats the answer */
+#define SHS_SHUTDOWN_GRACE_MS 5000  /* SIGTERM: in-flight responses get this long to finish */
 
 /* Bytes discarded while lingering before we stop caring and close. */
 #define SHS_LINGER_MAX (64 * 1024)

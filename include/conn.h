@@ -4,7 +4,9 @@
 #ifndef SHS_CONN_H
 #define SHS_CONN_H
 
+#include <netinet/in.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "config.h"
@@ -57,7 +59,20 @@ struct conn {
 	size_t out_off, out_len;
 	int file_fd;
 	off_t file_off, file_end;
-	int status; /* of the response in flight, for the debug log */
+	int status;        /* of the response in flight, for the logs */
+	size_t head_bytes; /* of the response head, so the log counts body bytes */
+	uint64_t sent;     /* bytes of this response sent so far */
+
+	/* For the access log: where the request line, Referer and User-Agent
+	 * sit in `in`. A head stays in place until its response is done. */
+	uint16_t log_req_off, log_req_len;
+	uint16_t log_ref_off, log_ref_len;
+	uint16_t log_ua_off, log_ua_len;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} peer;
 
 	/* multipart/byteranges: part i of nranges is being sent; serve.c
 	 * formats each part's header into out when the previous part ends. */
@@ -70,8 +85,10 @@ struct conn {
 	char out[SHS_OUT_MAX];
 };
 
-/* Makes a freshly accepted socket a connection in CONN_READ_REQUEST. */
-void conn_init(struct conn *c, struct server *srv, int fd);
+/* Makes a freshly accepted socket a connection in CONN_READ_REQUEST; peer
+ * is its address (copied), or NULL. */
+void conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *peer,
+               socklen_t peer_len);
 
 /* Runs the state machine until it must wait for an edge, yields, or closes. */
 void conn_run(struct conn *c);

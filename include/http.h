@@ -106,9 +106,9 @@ enum http_chunk_state {
 
 struct http_chunked {
 	enum http_chunk_state state;
-	uint64_t left;      /* data bytes left in the current chunk */
-	unsigned digits;    /* hex digits seen in the current size */
-	unsigned line_len;  /* length of the current extension/trailer line */
+	uint64_t left;     /* data bytes left in the current chunk */
+	unsigned digits;   /* hex digits seen in the current size */
+	unsigned line_len; /* length of the current extension/trailer line */
 };
 
 enum http_chunk_result {

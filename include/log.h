@@ -11,6 +11,11 @@ enum log_level {
 };
 
 void log_set_level(enum log_level level);
+
+/* Sends the error log to path (appending) instead of stderr, by dup2 onto
+ * fd 2 so that anything else written to stderr lands there too. Called again
+ * after a rotation. Returns 0 or -errno. */
+int log_reopen(const char *path);
 int log_enabled(enum log_level level);
 
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

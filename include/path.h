@@ -21,14 +21,16 @@ enum path_status {
 };
 
 struct path_result {
-	size_t len;             /* length of the normalised path written to out */
-	int trailing_slash;     /* the request path ended in '/' (or was "/") */
-	const char *query;      /* "?..." within the target (not decoded), or NULL */
-	size_t query_len;       /* including the '?' */
+	size_t len;         /* length of the normalised path written to out */
+	int trailing_slash; /* the request path ended in '/' (or was "/") */
+	const char *query;  /* "?..." within the target (not decoded), or NULL */
+	size_t query_len;   /* including the '?' */
 };
 
 /* Normalises target[0..len) (origin-form "/p?q", or absolute-form
- * "http://host/p?q") into out (NUL-terminated, no leading slash).
+ * "http://host/p?q") into out (NUL-terminated, no leading slash). The
+ * decoded path, before dot segments are removed, must fit in cap (with its
+ * NUL but without the leading slash), else PATH_TOO_LONG.
  * With allow_dotfiles == 0, any segment that starts with '.' is PATH_HIDDEN,
  * except a first segment ".well-known". */
 enum path_status path_normalize(const char *target, size_t len, int allow_dotfiles, char *out,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "response.h"
 
 /* Every object whose address goes into epoll_event.data.ptr starts with one of
@@ -15,20 +16,6 @@ enum obj_kind {
 	OBJ_LISTENER,
 	OBJ_SIGNAL,
 	OBJ_CONN,
-};
-
-struct server_config {
-	const char *top_dir;
-	const char *host;
-	int port;
-	int dotfiles;        /* serve dotfiles and dot-directories */
-	unsigned max_conns;  /* simultaneous clients; more get a 503 */
-	int quiet;
-	int listing;           /* directory listings for directories without index.html */
-	int precompressed;     /* serve x.br / x.zst / x.gz sidecars when accepted */
-	int cors;              /* Access-Control-Allow-Origin: * and preflight answers */
-	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
-	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
 };
 
 /* Timeout classes; each has one FIFO queue ordered by the time a connection
@@ -41,6 +28,22 @@ enum timer_class {
 	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
 	TIMER_LINGER,   /* draining input after our FIN */
 	TIMER_COUNT,
+};
+
+struct server_config {
+	const char *top_dir;
+	const char *host;
+	int port;
+	int dotfiles;       /* serve dotfiles and dot-directories */
+	unsigned max_conns; /* simultaneous clients; more get a 503 */
+	int quiet;
+	int listing;               /* directory listings for directories without index.html */
+	int precompressed;         /* serve x.br / x.zst / x.gz sidecars when accepted */
+	int cors;                  /* Access-Control-Allow-Origin: * and preflight answers */
+	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
+	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
+	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
+	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
 };
 
 struct conn;
@@ -76,6 +79,8 @@ struct server {
 	time_t date_sec;
 	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
 	char boundary[24];            /* multipart/byteranges boundary, random per process */
+
+	struct accesslog access_log; /* set up by main before server_run */
 };
 
 /* Sets up epoll, the signal fd and the connection table around an already

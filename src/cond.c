@@ -79,8 +79,8 @@ scan_month(struct scan *s, int *m)
 static int
 scan_time(struct scan *s, int *h, int *mi, int *sec)
 {
-	if (scan_num(s, 2, 0, h) || scan_lit(s, ":") || scan_num(s, 2, 0, mi) ||
-	    scan_lit(s, ":") || scan_num(s, 2, 0, sec))
+	if (scan_num(s, 2, 0, h) || scan_lit(s, ":") || scan_num(s, 2, 0, mi) || scan_lit(s, ":") ||
+	    scan_num(s, 2, 0, sec))
 		return -1;
 	return 0;
 }

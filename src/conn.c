@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accesslog.h"
 #include "log.h"
 #include "serve.h"
 
@@ -35,9 +36,12 @@ enum step {
 #define DISCARD_MAX (64 * 1024)
 
 void
-conn_init(struct conn *c, struct server *srv, int fd)
+conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *peer,
+          socklen_t peer_len)
 {
 	memset(c, 0, offsetof(struct conn, in));
+	if (peer && peer_len <= sizeof c->peer)
+		memcpy(&c->peer, peer, peer_len);
 	c->kind = OBJ_CONN;
 	c->state = CONN_READ_REQUEST;
 	c->fd = fd;
@@ -50,9 +54,33 @@ conn_init(struct conn *c, struct server *srv, int fd)
 	c->writable = 1;
 }
 
+/* One access-log line for the response in flight. */
+static void
+log_access(struct conn *c)
+{
+	struct accesslog *log = &c->srv->access_log;
+	if (log->fd < 0 || c->status == 0)
+		return;
+	struct accesslog_entry e = {
+	    .peer = c->peer.sa.sa_family ? &c->peer.sa : NULL,
+	    .request = c->in + c->log_req_off,
+	    .request_len = c->log_req_len,
+	    .status = c->status,
+	    .bytes = c->sent > c->head_bytes ? c->sent - c->head_bytes : 0,
+	    .referer = c->in + c->log_ref_off,
+	    .referer_len = c->log_ref_len,
+	    .user_agent = c->in + c->log_ua_off,
+	    .user_agent_len = c->log_ua_len,
+	};
+	accesslog_write(log, c->srv->date_sec, &e);
+	c->status = 0;
+}
+
 void
 conn_close(struct conn *c)
 {
+	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE)
+		log_access(c); /* cut short: the line shows the bytes that went */
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -141,7 +169,8 @@ discard_body(struct conn *c)
 	size_t avail = c->in_len - c->in_off;
 	if (c->chunked) {
 		size_t used;
-		enum http_chunk_result r = http_chunked_skip(&c->chunk, c->in + c->in_off, avail, &used);
+		enum http_chunk_result r =
+		    http_chunked_skip(&c->chunk, c->in + c->in_off, avail, &used);
 		c->in_off += used;
 		if (r == HTTP_CHUNK_BAD)
 			return -1;
@@ -155,6 +184,32 @@ discard_body(struct conn *c)
 	if (c->in_off == c->in_len)
 		c->in_off = c->in_len = 0;
 	return (c->chunked || c->body_left) ? 1 : 0;
+}
+
+static void
+note_slice(struct conn *c, struct http_slice s, uint16_t *off, uint16_t *len)
+{
+	*off = (uint16_t)(s.p ? s.p - c->in : 0);
+	*len = (uint16_t)s.len;
+}
+
+/* Remembers where the fields the access log shows sit in the buffer. */
+static void
+note_for_log(struct conn *c, const struct http_request *req)
+{
+	if (c->srv->access_log.fd < 0)
+		return;
+	const char *line = req->method_name.p;
+	const char *eol = memchr(line, '\n', (size_t)(c->in + c->in_len - line));
+	size_t n = eol ? (size_t)(eol - line) : 0;
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	note_slice(c, (struct http_slice){line, n}, &c->log_req_off, &c->log_req_len);
+	const struct http_header *h = http_find_header(req, "referer");
+	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ref_off,
+	           &c->log_ref_len);
+	h = http_find_header(req, "user-agent");
+	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ua_off, &c->log_ua_len);
 }
 
 /* Plans the answer to a complete head and consumes it. */
@@ -180,6 +235,7 @@ start_response(struct conn *c, const struct http_request *req)
 	c->body_left = req->chunked ? 0 : req->content_length;
 
 	serve_request(c, req);
+	note_for_log(c, req);
 	c->in_off += req->head_len;
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_debug("fd %d: %.*s %.*s -> %d", c->fd, (int)req->method_name.len,
@@ -196,6 +252,13 @@ start_error(struct conn *c, int status)
 	c->keep_alive = 0;
 	c->head_only = 0;
 	c->http10 = 0;
+	/* The log shows the start of what was sent, up to the first line end. */
+	size_t avail = c->in_len - c->in_off;
+	const char *eol = memchr(c->in + c->in_off, '\n', avail);
+	size_t n = eol ? (size_t)(eol - (c->in + c->in_off)) : avail;
+	c->log_req_off = (uint16_t)c->in_off;
+	c->log_req_len = (uint16_t)(n > 256 ? 256 : n);
+	c->log_ref_len = c->log_ua_len = 0;
 	c->in_off = c->in_len = 0;
 	serve_error(c, status);
 	log_debug("fd %d: bad request head -> %d", c->fd, status);
@@ -229,7 +292,8 @@ read_request(struct conn *c)
 		if (c->parse_due) {
 			c->parse_due = 0;
 			struct http_request req;
-			switch (http_parse_request(c->in + c->in_off, c->in_len - c->in_off, &req)) {
+			switch (
+			    http_parse_request(c->in + c->in_off, c->in_len - c->in_off, &req)) {
 			case HTTP_PARSE_OK:
 				return start_response(c, &req);
 			case HTTP_PARSE_ERROR:
@@ -239,7 +303,8 @@ read_request(struct conn *c)
 			}
 		}
 		if (c->in_len - c->in_off == sizeof c->in)
-			return start_error(c, http_overflow_status(c->in + c->in_off, sizeof c->in));
+			return start_error(c,
+			                   http_overflow_status(c->in + c->in_off, sizeof c->in));
 		if (!c->readable)
 			return STEP_WAIT;
 		if (c->in_len == sizeof c->in)
@@ -264,10 +329,11 @@ send_head(struct conn *c)
 	while (c->out_off < c->out_len) {
 		if (!c->writable)
 			return STEP_WAIT;
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-		                 MSG_NOSIGNAL | more);
+		ssize_t n =
+		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | more);
 		if (n > 0) {
 			c->out_off += (size_t)n;
+			c->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
 			c->progress = 1;
 		} else if (errno == EAGAIN) {
@@ -300,6 +366,7 @@ send_file(struct conn *c)
 		size_t chunk = left > 0x7ffff000 ? 0x7ffff000 : (size_t)left;
 		ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, chunk);
 		if (n > 0) {
+			c->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
 			c->progress = 1;
 		} else if (n == 0) {
@@ -325,6 +392,7 @@ send_file(struct conn *c)
 static enum step
 finish_response(struct conn *c)
 {
+	log_access(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -373,11 +441,11 @@ done(struct conn *c)
 }
 
 static enum step (*const handlers[CONN_STATE_COUNT])(struct conn *) = {
-	[CONN_READ_REQUEST] = read_request,
-	[CONN_SEND_HEAD] = send_head,
-	[CONN_SEND_FILE] = send_file,
-	[CONN_LINGER] = linger,
-	[CONN_DONE] = done,
+    [CONN_READ_REQUEST] = read_request,
+    [CONN_SEND_HEAD] = send_head,
+    [CONN_SEND_FILE] = send_file,
+    [CONN_LINGER] = linger,
+    [CONN_DONE] = done,
 };
 
 void

@@ -5,8 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
-static int for_each_element(struct http_slice v, int (*fn)(struct http_slice, void *),
-                            void *arg);
+static int for_each_element(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
 
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
  *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2) */
@@ -16,8 +15,21 @@ is_tchar(unsigned char c)
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
 		return 1;
 	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+	case '!':
+	case '#':
+	case '$':
+	case '%':
+	case '&':
+	case '\'':
+	case '*':
+	case '+':
+	case '-':
+	case '.':
+	case '^':
+	case '_':
+	case '`':
+	case '|':
+	case '~':
 		return 1;
 	default:
 		return 0;
@@ -126,11 +138,11 @@ http_coding_q(struct http_slice accept_encoding, const char *coding)
 }
 
 static const char *const method_names[] = {
-	[HTTP_METHOD_GET] = "GET",         [HTTP_METHOD_HEAD] = "HEAD",
-	[HTTP_METHOD_POST] = "POST",       [HTTP_METHOD_PUT] = "PUT",
-	[HTTP_METHOD_DELETE] = "DELETE",   [HTTP_METHOD_CONNECT] = "CONNECT",
-	[HTTP_METHOD_OPTIONS] = "OPTIONS", [HTTP_METHOD_TRACE] = "TRACE",
-	[HTTP_METHOD_PATCH] = "PATCH",
+    [HTTP_METHOD_GET] = "GET",         [HTTP_METHOD_HEAD] = "HEAD",
+    [HTTP_METHOD_POST] = "POST",       [HTTP_METHOD_PUT] = "PUT",
+    [HTTP_METHOD_DELETE] = "DELETE",   [HTTP_METHOD_CONNECT] = "CONNECT",
+    [HTTP_METHOD_OPTIONS] = "OPTIONS", [HTTP_METHOD_TRACE] = "TRACE",
+    [HTTP_METHOD_PATCH] = "PATCH",
 };
 
 const char *
@@ -302,8 +314,8 @@ parse_field(const char *buf, size_t len, size_t *pos, int *done, struct http_req
 	if (req->nheaders == SHS_MAX_HEADERS)
 		return fail(req, 431);
 	req->headers[req->nheaders++] = (struct http_header){
-		.name = {buf + n, name_end - n},
-		.value = {buf + v, v_end - v},
+	    .name = {buf + n, name_end - n},
+	    .value = {buf + v, v_end - v},
 	};
 	*pos = i;
 	return HTTP_PARSE_OK;

@@ -76,12 +76,23 @@ put_html(struct out *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (s[i]) {
-		case '<': puts_(o, "&lt;"); break;
-		case '>': puts_(o, "&gt;"); break;
-		case '&': puts_(o, "&amp;"); break;
-		case '"': puts_(o, "&quot;"); break;
-		case '\'': puts_(o, "&#39;"); break;
-		default: put(o, s + i, 1);
+		case '<':
+			puts_(o, "&lt;");
+			break;
+		case '>':
+			puts_(o, "&gt;");
+			break;
+		case '&':
+			puts_(o, "&amp;");
+			break;
+		case '"':
+			puts_(o, "&quot;");
+			break;
+		case '\'':
+			puts_(o, "&#39;");
+			break;
+		default:
+			put(o, s + i, 1);
 		}
 	}
 }
@@ -205,7 +216,8 @@ write_json(struct out *o, struct entry *e, size_t n)
 		puts_(o, i ? ",\n {\"name\": " : "\n {\"name\": ");
 		put_json_string(o, e[i].name);
 		puts_(o, e[i].is_dir ? ", \"type\": \"directory\"" : ", \"type\": \"file\"");
-		snprintf(num, sizeof num, ", \"size\": %lld", (long long)(e[i].is_dir ? 0 : e[i].size));
+		snprintf(num, sizeof num, ", \"size\": %lld",
+		         (long long)(e[i].is_dir ? 0 : e[i].size));
 		puts_(o, num);
 		if (resp_format_date(e[i].mtime, date, sizeof date) > 0) {
 			puts_(o, ", \"modified\": \"");
@@ -234,8 +246,8 @@ read_entries(int dirfd, int dotfiles, size_t *count, int *cut)
 	*cut = 0;
 	while (e && (de = readdir(d)) != NULL) {
 		const char *name = de->d_name;
-		if (name[0] == '.' && (!dotfiles || name[1] == '\0' ||
-		                       (name[1] == '.' && name[2] == '\0')))
+		if (name[0] == '.' &&
+		    (!dotfiles || name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
 			continue;
 		if (n == LISTING_MAX) {
 			*cut = 1;

@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -18,6 +19,17 @@ log_set_level(enum log_level level)
 }
 
 int
+log_reopen(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return -errno;
+	int r = dup2(fd, STDERR_FILENO) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+int
 log_enabled(enum log_level level)
 {
 	return level <= current;
@@ -27,10 +39,10 @@ static void
 vlog(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {
-		[LOG_LEVEL_ERROR] = "error",
-		[LOG_LEVEL_WARN] = "warning",
-		[LOG_LEVEL_INFO] = "info",
-		[LOG_LEVEL_DEBUG] = "debug",
+	    [LOG_LEVEL_ERROR] = "error",
+	    [LOG_LEVEL_WARN] = "warning",
+	    [LOG_LEVEL_INFO] = "info",
+	    [LOG_LEVEL_DEBUG] = "debug",
 	};
 	int saved = errno;
 	if (level <= current) {

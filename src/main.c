@@ -36,6 +36,13 @@ usage(FILE *out)
 	        "  --header 'NAME: VALUE' add a header to every response (repeatable)\n"
 	        "  --cors                 Access-Control-Allow-Origin: * and preflight answers\n"
 	        "  --cache-control VALUE  Cache-Control for files (200, 206, 304)\n"
+	        "  --access-log FILE|-    access log, - for stdout (default: -)\n"
+	        "  --no-access-log        no access log\n"
+	        "  --log-format FORMAT    combined or common (default: combined)\n"
+	        "  --error-log FILE       error log file instead of stderr\n"
+	        "  --header-timeout SECS  time for a whole request head (default: %d)\n"
+	        "  --idle-timeout SECS    keep-alive idle time (default: %d)\n"
+	        "  --send-timeout SECS    time a client may stall a response (default: %d)\n"
 	        "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
 	        "  -v, --verbose          log every request and debug details\n"
 	        "  -q, --quiet            log errors only; no startup line\n"
@@ -43,11 +50,11 @@ usage(FILE *out)
 	        "  -V, --version          show the version and exit\n"
 	        "\n"
 	        "SIGTERM or SIGINT stop it after in-flight responses finish (at most %d s).\n",
-	        SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
+	        SHS_HEADER_TIMEOUT_MS / 1000, SHS_IDLE_TIMEOUT_MS / 1000,
+	        SHS_SEND_TIMEOUT_MS / 1000, SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
 }
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die_usage(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -68,6 +75,18 @@ parse_number(const char *s, long min, long max)
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+/* A positive number of seconds (fractions allowed, at most a day), or -1. */
+static double
+parse_seconds(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.001 && v <= 86400))
 		return -1;
 	return v;
 }
@@ -108,8 +127,8 @@ static int
 reserved_header(const char *name, size_t n)
 {
 	static const char *const reserved[] = {
-		"content-length", "transfer-encoding", "connection", "keep-alive",
-		"upgrade",        "content-range",     "date",       "trailer",
+	    "content-length", "transfer-encoding", "connection", "keep-alive",
+	    "upgrade",        "content-range",     "date",       "trailer",
 	};
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
 		if (strlen(reserved[i]) == n && strncasecmp(reserved[i], name, n) == 0)
@@ -178,31 +197,54 @@ main(int argc, char **argv)
 		OPT_HEADER,
 		OPT_CORS,
 		OPT_CACHE_CONTROL,
+		OPT_HEADER_TIMEOUT,
+		OPT_IDLE_TIMEOUT,
+		OPT_SEND_TIMEOUT,
+		OPT_ACCESS_LOG,
+		OPT_NO_ACCESS_LOG,
+		OPT_LOG_FORMAT,
+		OPT_ERROR_LOG,
 	};
 	static const struct option options[] = {
-		{"top-dir", required_argument, NULL, OPT_TOP_DIR},
-		{"port", required_argument, NULL, OPT_PORT},
-		{"host", required_argument, NULL, OPT_HOST},
-		{"dotfiles", no_argument, NULL, OPT_DOTFILES},
-		{"max-connections", required_argument, NULL, OPT_MAX_CONNS},
-		{"listing", no_argument, NULL, OPT_LISTING},
-		{"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
-		{"header", required_argument, NULL, OPT_HEADER},
-		{"cors", no_argument, NULL, OPT_CORS},
-		{"cache-control", required_argument, NULL, OPT_CACHE_CONTROL},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"top-dir", required_argument, NULL, OPT_TOP_DIR},
+	    {"port", required_argument, NULL, OPT_PORT},
+	    {"host", required_argument, NULL, OPT_HOST},
+	    {"dotfiles", no_argument, NULL, OPT_DOTFILES},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+	    {"listing", no_argument, NULL, OPT_LISTING},
+	    {"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
+	    {"header", required_argument, NULL, OPT_HEADER},
+	    {"cors", no_argument, NULL, OPT_CORS},
+	    {"cache-control", required_argument, NULL, OPT_CACHE_CONTROL},
+	    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+	    {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+	    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+	    {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
+	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	    {"error-log", required_argument, NULL, OPT_ERROR_LOG},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct server_config cfg = {
-		.top_dir = "./public",
-		.host = "127.0.0.1",
-		.port = 8080,
-		.max_conns = SHS_DEFAULT_MAX_CONNS,
-		.precompressed = 1,
+	    .top_dir = "./public",
+	    .host = "127.0.0.1",
+	    .port = 8080,
+	    .max_conns = SHS_DEFAULT_MAX_CONNS,
+	    .precompressed = 1,
+	    .timeout_ms =
+	        {
+	            [TIMER_HEADER] = SHS_HEADER_TIMEOUT_MS,
+	            [TIMER_IDLE] = SHS_IDLE_TIMEOUT_MS,
+	            [TIMER_TRANSFER] = SHS_SEND_TIMEOUT_MS,
+	            [TIMER_LINGER] = SHS_LINGER_TIMEOUT_MS,
+	        },
 	};
+	const char *access_log = "-";
+	int combined = 1;
 	static char headers[SHS_EXTRA_HEADERS_MAX];
 	size_t headers_len = 0;
 	int verbose = 0;
@@ -252,6 +294,37 @@ main(int argc, char **argv)
 				die_usage("invalid --cache-control value '%s'", optarg);
 			cfg.cache_control = optarg;
 			break;
+		case OPT_HEADER_TIMEOUT:
+		case OPT_IDLE_TIMEOUT:
+		case OPT_SEND_TIMEOUT: {
+			double secs = parse_seconds(optarg);
+			if (secs <= 0)
+				die_usage("invalid timeout '%s' (expected seconds, e.g. 10 or 0.5)",
+				          optarg);
+			enum timer_class k = opt == OPT_HEADER_TIMEOUT ? TIMER_HEADER
+			                     : opt == OPT_IDLE_TIMEOUT ? TIMER_IDLE
+			                                               : TIMER_TRANSFER;
+			cfg.timeout_ms[k] = (unsigned)(secs * 1000);
+			break;
+		}
+		case OPT_ACCESS_LOG:
+			access_log = optarg;
+			break;
+		case OPT_NO_ACCESS_LOG:
+			access_log = NULL;
+			break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "combined") == 0)
+				combined = 1;
+			else if (strcmp(optarg, "common") == 0)
+				combined = 0;
+			else
+				die_usage("invalid --log-format '%s' (expected common or combined)",
+				          optarg);
+			break;
+		case OPT_ERROR_LOG:
+			cfg.error_log = optarg;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -274,6 +347,12 @@ main(int argc, char **argv)
 		die_usage("unexpected argument '%s' (see --help)", argv[optind]);
 	log_set_level(cfg.quiet ? LOG_LEVEL_ERROR : verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
+	if (cfg.error_log) {
+		int r = log_reopen(cfg.error_log);
+		if (r < 0)
+			die_usage("error log '%s': %s", cfg.error_log, strerror(-r));
+	}
+
 	int rootfd = open(cfg.top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		die_usage("top dir '%s': %s", cfg.top_dir,
@@ -290,6 +369,8 @@ main(int argc, char **argv)
 		fprintf(stderr, SHS_NAME ": cannot start: %s\n", strerror(-r));
 		return 1;
 	}
+	if (access_log && (r = accesslog_open(&srv.access_log, access_log, combined)) < 0)
+		die_usage("access log '%s': %s", access_log, strerror(-r));
 	if (!cfg.quiet) {
 		char addr[64];
 		if (net_local_addr(lfd, addr, sizeof addr) == 0)

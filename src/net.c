@@ -12,8 +12,8 @@
 static int
 listen_on(const struct addrinfo *ai, int backlog)
 {
-	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	                ai->ai_protocol);
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return -errno;
 	int one = 1, zero = 0;
@@ -39,9 +39,9 @@ net_listen(const char *host, int port, int backlog)
 	char service[8];
 	snprintf(service, sizeof service, "%d", port);
 	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
 	};
 	struct addrinfo *res;
 	if (getaddrinfo(host, service, &hints, &res) != 0)

@@ -118,7 +118,8 @@ hidden(const char *p, size_t len)
 		while (i < len && p[i] != '/')
 			i++;
 		if (i > s && p[s] == '.') {
-			int well_known = first && i - s == 11 && memcmp(p + s, ".well-known", 11) == 0;
+			int well_known =
+			    first && i - s == 11 && memcmp(p + s, ".well-known", 11) == 0;
 			if (!well_known)
 				return 1;
 		}
@@ -156,7 +157,10 @@ path_normalize(const char *target, size_t len, int allow_dotfiles, char *out, si
 		res->query_len = q - end;
 	}
 
-	/* An absolute-form target with an empty path means "/". */
+	/* An absolute-form target with an empty path means "/". The leading
+	 * slash is not copied: the output has none, so it needs no room. */
+	if (end > start && target[start] == '/')
+		start++;
 	size_t n = 0;
 	if (end > start) {
 		enum path_status st = decode(target + start, end - start, out, cap, &n);
@@ -248,6 +252,12 @@ path_open_walk(int rootfd, const char *rel, struct stat *st)
 		int fd = (n == 2 && comp[0] == '.' && comp[1] == '.') ? (errno = EXDEV, -1)
 		                                                      : openat(dir, comp, flags);
 		int e = errno;
+		struct stat lst;
+		/* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: report it
+		 * as the refused symlink it is. */
+		if (fd < 0 && e == ENOTDIR && fstatat(dir, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(lst.st_mode))
+			e = ELOOP;
 		if (dir != rootfd)
 			close(dir);
 		if (fd < 0)
@@ -265,8 +275,8 @@ path_open(int rootfd, const char *rel, struct stat *st)
 	static int no_openat2;
 	if (!no_openat2) {
 		struct open_how how = {
-			.flags = OPEN_FLAGS,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+		    .flags = OPEN_FLAGS,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 		};
 		long fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
 		if (fd >= 0 || errno != ENOSYS)

@@ -51,6 +51,8 @@ plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_
 	c->status = status;
 	c->out_off = 0;
 	c->out_len = head_len;
+	c->head_bytes = head_len;
+	c->sent = 0;
 	c->file_fd = -1;
 	c->file_off = c->file_end = 0;
 	if (file_fd >= 0 && (c->head_only || end <= first)) {
@@ -116,6 +118,7 @@ respond_status(struct conn *c, int status, const char *extra_name, const char *e
 	if (extra_name)
 		resp_header(&b, extra_name, extra_value);
 	end_headers(c, &b);
+	size_t head = b.len;
 	if (fd < 0 && !c->head_only)
 		resp_add(&b, body, bb.len);
 	if (b.overflow) {
@@ -123,6 +126,7 @@ respond_status(struct conn *c, int status, const char *extra_name, const char *e
 		return;
 	}
 	plan(c, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
+	c->head_bytes = head;
 }
 
 void
@@ -165,7 +169,7 @@ respond_options(struct conn *c, const struct http_request *req)
 	if (c->srv->cfg->cors && http_find_header(req, "access-control-request-method")) {
 		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
 		const struct http_header *h =
-			http_find_header(req, "access-control-request-headers");
+		    http_find_header(req, "access-control-request-headers");
 		if (h && h->value.len > 0) {
 			resp_adds(&b, "Access-Control-Allow-Headers: ");
 			resp_add(&b, h->value.p, h->value.len);
@@ -310,6 +314,7 @@ respond_ranges(struct conn *c, int fd, const struct stat *st, const struct file_
 		resp_header(&b, "Content-Encoding", fi->encoding);
 	validator_headers(c, &b, fi);
 	end_headers(c, &b);
+	size_t head = b.len;
 	if (c->nranges > 1 && !c->head_only)
 		part_header(&b, c, r0);
 	if (b.overflow) {
@@ -319,6 +324,7 @@ respond_ranges(struct conn *c, int fd, const struct stat *st, const struct file_
 	if (c->nranges == 1 || c->head_only)
 		c->nranges = 0; /* nothing more to interleave */
 	plan(c, 206, b.len, fd, (off_t)r0->first, (off_t)r0->last + 1);
+	c->head_bytes = head;
 }
 
 static void
@@ -397,9 +403,9 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 static const struct {
 	const char *coding, *ext;
 } sidecars[] = {
-	{"br", ".br"},
-	{"zstd", ".zst"},
-	{"gzip", ".gz"},
+    {"br", ".br"},
+    {"zstd", ".zst"},
+    {"gzip", ".gz"},
 };
 
 /* Warns about a stale sidecar once, not on every request for it. */

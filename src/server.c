@@ -23,13 +23,6 @@
 #include "conn.h"
 #include "log.h"
 
-static const uint64_t timeouts_ms[TIMER_COUNT] = {
-	[TIMER_HEADER] = SHS_HEADER_TIMEOUT_MS,
-	[TIMER_IDLE] = SHS_IDLE_TIMEOUT_MS,
-	[TIMER_TRANSFER] = SHS_SEND_TIMEOUT_MS,
-	[TIMER_LINGER] = SHS_LINGER_TIMEOUT_MS,
-};
-
 static void
 update_clock(struct server *srv)
 {
@@ -157,7 +150,10 @@ accept_clients(struct server *srv)
 {
 	srv->accept_paused = 0;
 	while (srv->listener.fd >= 0) {
-		int fd = accept4(srv->listener.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof peer;
+		int fd = accept4(srv->listener.fd, (struct sockaddr *)&peer, &peer_len,
+		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			switch (errno) {
 			case EAGAIN:
@@ -175,7 +171,8 @@ accept_clients(struct server *srv)
 				if (srv->spare_fd >= 0) {
 					close(srv->spare_fd);
 					srv->spare_fd = -1;
-					int extra = accept4(srv->listener.fd, NULL, NULL, SOCK_CLOEXEC);
+					int extra =
+					    accept4(srv->listener.fd, NULL, NULL, SOCK_CLOEXEC);
 					if (extra >= 0)
 						shed(extra);
 					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -201,8 +198,8 @@ accept_clients(struct server *srv)
 		 * for the client's delayed ACK (Nagle). */
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct epoll_event ev = {
-			.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-			.data.ptr = c,
+		    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		    .data.ptr = c,
 		};
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			log_error("epoll_ctl: %s", strerror(errno));
@@ -211,7 +208,7 @@ accept_clients(struct server *srv)
 		}
 		srv->free_list = c->next;
 		srv->active++;
-		conn_init(c, srv, fd);
+		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
 		run(srv, c);
 	}
 }
@@ -239,12 +236,32 @@ begin_stop(struct server *srv)
 	}
 }
 
+/* SIGHUP/SIGUSR1 after logrotate moved the files. */
+static void
+reopen_logs(struct server *srv)
+{
+	int r = accesslog_reopen(&srv->access_log);
+	if (r < 0)
+		log_error("reopening access log %s: %s", srv->access_log.path, strerror(-r));
+	if (srv->cfg->error_log && (r = log_reopen(srv->cfg->error_log)) < 0)
+		log_error("reopening error log %s: %s", srv->cfg->error_log, strerror(-r));
+	log_info("log files reopened");
+}
+
 /* 1 to go on, 0 to stop now. */
 static int
 handle_signals(struct server *srv)
 {
 	struct signalfd_siginfo si;
 	while (read(srv->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
+			reopen_logs(srv);
+			continue;
+		}
+		if (si.ssi_signo == SIGQUIT) {
+			log_info("SIGQUIT: stopping now");
+			return 0;
+		}
 		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM)
 			continue;
 		if (srv->stopping) {
@@ -361,6 +378,8 @@ server_run(struct server *srv)
 		run_ready(srv);
 		expire_timers(srv);
 		free_released(srv);
+		if (srv->access_log.len)
+			accesslog_flush(&srv->access_log);
 		if (srv->accept_paused && srv->free_list)
 			accept_clients(srv);
 	}
@@ -380,13 +399,15 @@ server_init(struct server *srv, const struct server_config *cfg, int listen_fd, 
 	srv->epfd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int k = 0; k < TIMER_COUNT; k++)
-		srv->timers[k].timeout_ms = timeouts_ms[k];
+		srv->timers[k].timeout_ms = cfg->timeout_ms[k];
+	accesslog_disable(&srv->access_log);
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */
 	unsigned char rnd[8] = {0};
 	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-		memcpy(rnd, &srv->now_ms, sizeof rnd < sizeof srv->now_ms ? sizeof rnd : sizeof srv->now_ms);
+		memcpy(rnd, &srv->now_ms,
+		       sizeof rnd < sizeof srv->now_ms ? sizeof rnd : sizeof srv->now_ms);
 	static const char hex[] = "0123456789abcdef";
 	memcpy(srv->boundary, "shs-", 4);
 	for (size_t i = 0; i < sizeof rnd; i++) {
@@ -418,6 +439,9 @@ server_init(struct server *srv, const struct server_config *cfg, int listen_fd, 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -errno;
 	srv->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -436,6 +460,7 @@ server_init(struct server *srv, const struct server_config *cfg, int listen_fd, 
 void
 server_free(struct server *srv)
 {
+	accesslog_close(&srv->access_log);
 	if (srv->conns) {
 		for (unsigned i = 0; i < srv->cfg->max_conns; i++)
 			if (srv->conns[i].state != CONN_DONE)

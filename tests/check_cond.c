@@ -31,21 +31,21 @@ static const struct {
 	const char *text;
 	long long t; /* -1: must be rejected */
 } dates[] = {
-	{"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
-	{"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
-	{"Sun Nov  6 08:49:37 1994", 784111777},
-	{"Thu, 01 Jan 1970 00:00:00 GMT", 0},
-	{"Tue, 29 Feb 2028 12:00:00 GMT", 1835438400},
-	{"Fri, 01 Jan 2100 00:00:00 GMT", 4102444800},
-	{"Sun, 06 Nov 1994 08:49:37 UTC", -1},
-	{"Sun, 06 Nov 1994 08:49:37 GMT ", -1},
-	{"Sun, 6 Nov 1994 08:49:37 GMT", -1},
-	{"Sun, 06 Foo 1994 08:49:37 GMT", -1},
-	{"Sun, 06 Nov 1994 24:00:00 GMT", -1},
-	{"Sun, 32 Nov 1994 08:49:37 GMT", -1},
-	{"yesterday", -1},
-	{"", -1},
-	{"1994-11-06T08:49:37Z", -1},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
+    {"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
+    {"Sun Nov  6 08:49:37 1994", 784111777},
+    {"Thu, 01 Jan 1970 00:00:00 GMT", 0},
+    {"Tue, 29 Feb 2028 12:00:00 GMT", 1835438400},
+    {"Fri, 01 Jan 2100 00:00:00 GMT", 4102444800},
+    {"Sun, 06 Nov 1994 08:49:37 UTC", -1},
+    {"Sun, 06 Nov 1994 08:49:37 GMT ", -1},
+    {"Sun, 6 Nov 1994 08:49:37 GMT", -1},
+    {"Sun, 06 Foo 1994 08:49:37 GMT", -1},
+    {"Sun, 06 Nov 1994 24:00:00 GMT", -1},
+    {"Sun, 32 Nov 1994 08:49:37 GMT", -1},
+    {"yesterday", -1},
+    {"", -1},
+    {"1994-11-06T08:49:37Z", -1},
 };
 
 START_TEST(date_parse)
@@ -71,8 +71,8 @@ START_TEST(etag_match)
 	ck_assert(cond_etag_match(sl("W/\"1-2-3\""), tag, n, 1));
 	ck_assert(!cond_etag_match(sl("W/\"1-2-3\""), tag, n, 0)); /* strong: weak never matches */
 	ck_assert(!cond_etag_match(sl("\"1-2-4\""), tag, n, 1));
-	ck_assert(!cond_etag_match(sl("1-2-3"), tag, n, 1));      /* unquoted: malformed */
-	ck_assert(!cond_etag_match(sl("\"1-2-3"), tag, n, 1));    /* unterminated */
+	ck_assert(!cond_etag_match(sl("1-2-3"), tag, n, 1));   /* unquoted: malformed */
+	ck_assert(!cond_etag_match(sl("\"1-2-3"), tag, n, 1)); /* unterminated */
 	ck_assert(!cond_etag_match(sl(""), tag, n, 1));
 }
 END_TEST
@@ -146,32 +146,35 @@ static const struct {
 	size_t n;
 	uint64_t first[3], last[3];
 } ranges[] = {
-	{"bytes=0-4", 10, RANGE_OK, 1, {0}, {4}},
-	{"bytes=5-", 10, RANGE_OK, 1, {5}, {9}},
-	{"bytes=-3", 10, RANGE_OK, 1, {7}, {9}},
-	{"bytes=-30", 10, RANGE_OK, 1, {0}, {9}},
-	{"bytes=3-100", 10, RANGE_OK, 1, {3}, {9}},
-	{"BYTES=0-0", 10, RANGE_OK, 1, {0}, {0}},
-	{"bytes=0-1, 4-5", 10, RANGE_OK, 2, {0, 4}, {1, 5}},
-	{"bytes=4-5,0-1", 10, RANGE_OK, 2, {0, 4}, {1, 5}},
-	{"bytes=0-5,3-8", 10, RANGE_OK, 1, {0}, {8}},
-	{"bytes=0-1,2-3", 10, RANGE_OK, 1, {0}, {3}}, /* adjacent: merged */
-	{"bytes=0-1,20-30", 10, RANGE_OK, 1, {0}, {1}},
-	{"bytes=4294967396-4294967411", 5368709120ull, RANGE_OK, 1, {4294967396ull},
-	 {4294967411ull}},
-	{"bytes=10-", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
-	{"bytes=-0", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
-	{"bytes=5-2", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=abc", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"items=0-1", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=0-1;x", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=1", 10, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=0-", 0, RANGE_IGNORE, 0, {0}, {0}}, /* empty file: never a 206 */
-	{"bytes=-5", 0, RANGE_IGNORE, 0, {0}, {0}},
-	{"bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9,0-0,1-1,2-2,3-3,4-4,5-5,6-6", 10,
-	 RANGE_IGNORE, 0, {0}, {0}}, /* 17 specs: over the cap */
-	{"bytes=99999999999999999999999-", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
+    {"bytes=0-4", 10, RANGE_OK, 1, {0}, {4}},
+    {"bytes=5-", 10, RANGE_OK, 1, {5}, {9}},
+    {"bytes=-3", 10, RANGE_OK, 1, {7}, {9}},
+    {"bytes=-30", 10, RANGE_OK, 1, {0}, {9}},
+    {"bytes=3-100", 10, RANGE_OK, 1, {3}, {9}},
+    {"BYTES=0-0", 10, RANGE_OK, 1, {0}, {0}},
+    {"bytes=0-1, 4-5", 10, RANGE_OK, 2, {0, 4}, {1, 5}},
+    {"bytes=4-5,0-1", 10, RANGE_OK, 2, {0, 4}, {1, 5}},
+    {"bytes=0-5,3-8", 10, RANGE_OK, 1, {0}, {8}},
+    {"bytes=0-1,2-3", 10, RANGE_OK, 1, {0}, {3}}, /* adjacent: merged */
+    {"bytes=0-1,20-30", 10, RANGE_OK, 1, {0}, {1}},
+    {"bytes=4294967396-4294967411", 5368709120ull, RANGE_OK, 1, {4294967396ull}, {4294967411ull}},
+    {"bytes=10-", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
+    {"bytes=-0", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
+    {"bytes=5-2", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=abc", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"items=0-1", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=0-1;x", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=1", 10, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=0-", 0, RANGE_IGNORE, 0, {0}, {0}}, /* empty file: never a 206 */
+    {"bytes=-5", 0, RANGE_IGNORE, 0, {0}, {0}},
+    {"bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9,0-0,1-1,2-2,3-3,4-4,5-5,6-6",
+     10,
+     RANGE_IGNORE,
+     0,
+     {0},
+     {0}}, /* 17 specs: over the cap */
+    {"bytes=99999999999999999999999-", 10, RANGE_UNSATISFIABLE, 0, {0}, {0}},
 };
 
 START_TEST(range_table)
@@ -179,7 +182,7 @@ START_TEST(range_table)
 	struct range r[RANGE_MAX];
 	size_t n = 99;
 	enum range_result got =
-		range_parse(ranges[_i].value, strlen(ranges[_i].value), ranges[_i].size, r, &n);
+	    range_parse(ranges[_i].value, strlen(ranges[_i].value), ranges[_i].size, r, &n);
 	ck_assert_msg(got == ranges[_i].want, "'%s': got %d want %d", ranges[_i].value, got,
 	              ranges[_i].want);
 	if (got != RANGE_OK)
