@@ -29,6 +29,9 @@
 /* Longest decoded, normalised path we try to open (PATH_MAX is 4096). */
 #define SHS_PATH_MAX 4096
 
+/* Listening sockets (--listen, socket activation) at most. */
+#define SHS_MAX_LISTENERS 16
+
 /* Default number of simultaneous client connections (--max-connections). */
 #define SHS_DEFAULT_MAX_CONNS 4096
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "accesslog.h"
+#include "config.h"
 #include "response.h"
 
 /* Every object whose address goes into epoll_event.data.ptr starts with one of
@@ -57,10 +58,11 @@ struct server {
 	const struct server_config *cfg;
 	int epfd;
 	int rootfd;
-	struct {
+	struct server_listener {
 		enum obj_kind kind;
 		int fd;
-	} listener, sig;
+	} listeners[SHS_MAX_LISTENERS], sig;
+	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
 	struct conn *free_list; /* unused slots */
@@ -83,9 +85,10 @@ struct server {
 	struct accesslog access_log; /* set up by main before server_run */
 };
 
-/* Sets up epoll, the signal fd and the connection table around an already
- * listening socket and an open root directory fd. Returns 0 or -errno. */
-int server_init(struct server *srv, const struct server_config *cfg, int listen_fd, int rootfd);
+/* Sets up epoll, the signal fd and the connection table around already
+ * listening sockets and an open root directory fd. Returns 0 or -errno. */
+int server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
+                unsigned nlisten, int rootfd);
 
 /* Runs the loop until a SIGTERM/SIGINT shutdown completes. Returns the exit
  * status for main (0 for a clean stop). */

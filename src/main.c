@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "net.h"
 #include "server.h"
@@ -43,6 +44,13 @@ usage(FILE *out)
 	        "  --header-timeout SECS  time for a whole request head (default: %d)\n"
 	        "  --idle-timeout SECS    keep-alive idle time (default: %d)\n"
 	        "  --send-timeout SECS    time a client may stall a response (default: %d)\n"
+	        "  --listen ADDR:PORT     listen here too/instead ([::]:8080, 0.0.0.0:80; repeatable)\n"
+	        "  --daemon               detach from the terminal (startup errors still shown)\n"
+	        "  --pidfile FILE         write the pid here; refuse to start if it is held\n"
+	        "  --user NAME            switch to this user after binding\n"
+	        "  --group NAME           switch to this group (default: the user's)\n"
+	        "  --chroot[=DIR]         chroot into DIR (default: the top dir) before that\n"
+	        "  --no-root              refuse to run as root without --user\n"
 	        "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
 	        "  -v, --verbose          log every request and debug details\n"
 	        "  -q, --quiet            log errors only; no startup line\n"
@@ -89,6 +97,39 @@ parse_seconds(const char *s)
 	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.001 && v <= 86400))
 		return -1;
 	return v;
+}
+
+/* "127.0.0.1:8080", "[::]:8080", ":8080" (all addresses) or "8080". */
+static int
+parse_listen(const char *arg, char *host, size_t cap, int *port)
+{
+	const char *p;
+	size_t n;
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		n = (size_t)(close - arg - 1);
+		memcpy(host, arg + 1, n < cap ? n : 0);
+		p = close + 2;
+	} else {
+		const char *colon = strrchr(arg, ':');
+		if (colon && strchr(arg, ':') != colon)
+			return -1; /* a bare IPv6 address needs brackets */
+		n = colon ? (size_t)(colon - arg) : 0;
+		memcpy(host, arg, n < cap ? n : 0);
+		p = colon ? colon + 1 : arg;
+	}
+	if (n >= cap)
+		return -1;
+	host[n] = '\0';
+	if (n == 0)
+		strcpy(host, "::");
+	long v = parse_number(p, 0, 65535);
+	if (v < 0)
+		return -1;
+	*port = (int)v;
+	return 0;
 }
 
 /* Each connection needs a socket and an open file at most; ask for the hard
@@ -167,19 +208,19 @@ add_header(char *block, size_t *len, const char *arg)
 }
 
 static void
-listen_error(const struct server_config *cfg, int err)
+listen_error(const char *host, int port, int err)
 {
 	switch (err) {
 	case EADDRINUSE:
-		die_usage("port %d is in use on %s", cfg->port, cfg->host);
+		die_usage("port %d is in use on %s", port, host);
 	case EACCES:
-		die_usage("permission denied to listen on port %d", cfg->port);
+		die_usage("permission denied to listen on port %d", port);
 	case EINVAL:
-		die_usage("cannot resolve address '%s'", cfg->host);
+		die_usage("cannot resolve address '%s'", host);
 	case EADDRNOTAVAIL:
-		die_usage("address %s is not available on this machine", cfg->host);
+		die_usage("address %s is not available on this machine", host);
 	default:
-		die_usage("cannot listen on %s port %d: %s", cfg->host, cfg->port, strerror(err));
+		die_usage("cannot listen on %s port %d: %s", host, port, strerror(err));
 	}
 }
 
@@ -204,6 +245,13 @@ main(int argc, char **argv)
 		OPT_NO_ACCESS_LOG,
 		OPT_LOG_FORMAT,
 		OPT_ERROR_LOG,
+		OPT_DAEMON,
+		OPT_PIDFILE,
+		OPT_USER,
+		OPT_GROUP,
+		OPT_CHROOT,
+		OPT_NO_ROOT,
+		OPT_LISTEN,
 	};
 	static const struct option options[] = {
 	    {"top-dir", required_argument, NULL, OPT_TOP_DIR},
@@ -223,6 +271,13 @@ main(int argc, char **argv)
 	    {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
 	    {"error-log", required_argument, NULL, OPT_ERROR_LOG},
+	    {"daemon", no_argument, NULL, OPT_DAEMON},
+	    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+	    {"user", required_argument, NULL, OPT_USER},
+	    {"group", required_argument, NULL, OPT_GROUP},
+	    {"chroot", optional_argument, NULL, OPT_CHROOT},
+	    {"no-root", no_argument, NULL, OPT_NO_ROOT},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -245,6 +300,13 @@ main(int argc, char **argv)
 	};
 	const char *access_log = "-";
 	int combined = 1;
+	int daemonize = 0, no_root = 0, chroot_top = 0;
+	const char *pidfile = NULL, *user = NULL, *group = NULL, *chroot_dir = NULL;
+	struct listen_spec {
+		char host[64];
+		int port;
+	} listens[SHS_MAX_LISTENERS];
+	unsigned nlistens = 0;
 	static char headers[SHS_EXTRA_HEADERS_MAX];
 	size_t headers_len = 0;
 	int verbose = 0;
@@ -325,6 +387,37 @@ main(int argc, char **argv)
 		case OPT_ERROR_LOG:
 			cfg.error_log = optarg;
 			break;
+		case OPT_DAEMON:
+			daemonize = 1;
+			break;
+		case OPT_PIDFILE:
+			pidfile = optarg;
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
+		case OPT_GROUP:
+			group = optarg;
+			break;
+		case OPT_CHROOT:
+			if (optarg)
+				chroot_dir = optarg;
+			else
+				chroot_top = 1;
+			break;
+		case OPT_NO_ROOT:
+			no_root = 1;
+			break;
+		case OPT_LISTEN:
+			if (nlistens == SHS_MAX_LISTENERS)
+				die_usage("too many --listen (at most %d)", SHS_MAX_LISTENERS);
+			if (parse_listen(optarg, listens[nlistens].host, sizeof listens[0].host,
+			                 &listens[nlistens].port) != 0)
+				die_usage("invalid --listen '%s' (expected ADDR:PORT, [IPV6]:PORT or "
+				          ":PORT)",
+				          optarg);
+			nlistens++;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -347,6 +440,22 @@ main(int argc, char **argv)
 		die_usage("unexpected argument '%s' (see --help)", argv[optind]);
 	log_set_level(cfg.quiet ? LOG_LEVEL_ERROR : verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
+	if (no_root && geteuid() == 0 && !user)
+		die_usage("refusing to run as root without --user (--no-root)");
+
+	/* Detach first: the daemon itself must hold the pidfile lock, and its
+	 * startup errors still reach this terminal through the shared stderr
+	 * while the parent waits for the verdict. */
+	int report_fd = -1;
+	if (daemonize) {
+		int exit_status;
+		int r = daemon_detach(&report_fd, &exit_status);
+		if (r < 0)
+			die_usage("cannot detach: %s", strerror(-r));
+		if (r == 1)
+			return exit_status;
+	}
+
 	if (cfg.error_log) {
 		int r = log_reopen(cfg.error_log);
 		if (r < 0)
@@ -359,27 +468,72 @@ main(int argc, char **argv)
 		          errno == ENOTDIR ? "not a directory" : strerror(errno));
 
 	raise_fd_limit(cfg.max_conns);
-	int lfd = net_listen(cfg.host, cfg.port, 4096);
-	if (lfd < 0)
-		listen_error(&cfg, -lfd);
-
-	struct server srv;
-	int r = server_init(&srv, &cfg, lfd, rootfd);
-	if (r < 0) {
-		fprintf(stderr, SHS_NAME ": cannot start: %s\n", strerror(-r));
-		return 1;
+	int lfds[SHS_MAX_LISTENERS];
+	int nl = socket_activation_fds(lfds, SHS_MAX_LISTENERS);
+	if (nl < 0)
+		die_usage("sockets passed by systemd (LISTEN_FDS): %s", strerror(-nl));
+	if (nl == 0 && nlistens == 0) {
+		listens[0].port = cfg.port;
+		snprintf(listens[0].host, sizeof listens[0].host, "%s", cfg.host);
+		if (strlen(cfg.host) >= sizeof listens[0].host)
+			die_usage("address '%s' is too long", cfg.host);
+		nlistens = 1;
 	}
+	for (unsigned i = 0; nl >= 0 && i < nlistens && (unsigned)nl < SHS_MAX_LISTENERS; i++) {
+		int fd = net_listen(listens[i].host, listens[i].port, 4096);
+		if (fd < 0)
+			listen_error(listens[i].host, listens[i].port, -fd);
+		lfds[nl++] = fd;
+	}
+
+	struct pidfile pf = {.fd = -1, .dirfd = -1};
+	if (pidfile) {
+		pid_t holder = 0;
+		int r = pidfile_acquire(&pf, pidfile, &holder);
+		if (r == -EEXIST)
+			die_usage("already running: pidfile %s is held by process %ld", pidfile,
+			          (long)holder);
+		if (r < 0)
+			die_usage("pidfile %s: %s", pidfile, strerror(-r));
+	}
+
+	static struct server srv;
+	int r = server_init(&srv, &cfg, lfds, (unsigned)nl, rootfd);
+	if (r < 0)
+		die_usage("cannot start: %s", strerror(-r));
+	/* Logs are opened before chroot, so their paths mean what they say. */
+	if (access_log && (daemonize && strcmp(access_log, "-") == 0))
+		access_log = NULL; /* stdout is /dev/null once detached */
 	if (access_log && (r = accesslog_open(&srv.access_log, access_log, combined)) < 0)
 		die_usage("access log '%s': %s", access_log, strerror(-r));
+
+	if (chroot_top)
+		chroot_dir = cfg.top_dir;
+	if (user || group || chroot_dir) {
+		char err[256];
+		if (privileges_drop(user, group, chroot_dir, err, sizeof err) < 0)
+			die_usage("%s", err);
+		if (chroot_dir && !user)
+			log_warn("chroot without --user: root can leave a chroot");
+	}
+
 	if (!cfg.quiet) {
-		char addr[64];
-		if (net_local_addr(lfd, addr, sizeof addr) == 0)
-			printf("listening on http://%s/\n", addr);
+		for (int i = 0; i < nl; i++) {
+			char addr[64];
+			if (net_local_addr(lfds[i], addr, sizeof addr) == 0)
+				printf("listening on http://%s/\n", addr);
+		}
 		fflush(stdout);
 	}
+	if (daemonize)
+		daemon_ready(report_fd, cfg.error_log != NULL);
+	notify_systemd("READY=1");
+
 	int status = server_run(&srv);
+	notify_systemd("STOPPING=1");
 	server_free(&srv);
 	close(rootfd);
+	pidfile_release(&pf);
 	log_info("stopped");
 	return status;
 }

@@ -146,13 +146,13 @@ shed(int fd)
 }
 
 static void
-accept_clients(struct server *srv)
+accept_clients(struct server *srv, struct server_listener *l)
 {
 	srv->accept_paused = 0;
-	while (srv->listener.fd >= 0) {
+	while (l->fd >= 0) {
 		struct sockaddr_storage peer;
 		socklen_t peer_len = sizeof peer;
-		int fd = accept4(srv->listener.fd, (struct sockaddr *)&peer, &peer_len,
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len,
 		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			switch (errno) {
@@ -172,7 +172,7 @@ accept_clients(struct server *srv)
 					close(srv->spare_fd);
 					srv->spare_fd = -1;
 					int extra =
-					    accept4(srv->listener.fd, NULL, NULL, SOCK_CLOEXEC);
+					    accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 					if (extra >= 0)
 						shed(extra);
 					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -219,9 +219,10 @@ begin_stop(struct server *srv)
 	log_info("stopping: finishing %u connection(s)", srv->active);
 	srv->stopping = 1;
 	srv->stop_deadline_ms = srv->now_ms + SHS_SHUTDOWN_GRACE_MS;
-	if (srv->listener.fd >= 0) {
-		close(srv->listener.fd); /* closing also removes it from epoll */
-		srv->listener.fd = -1;
+	for (unsigned i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].fd >= 0)
+			close(srv->listeners[i].fd); /* closing also removes it from epoll */
+		srv->listeners[i].fd = -1;
 	}
 	for (unsigned i = 0; i < srv->cfg->max_conns; i++) {
 		struct conn *c = &srv->conns[i];
@@ -356,7 +357,7 @@ server_run(struct server *srv)
 		for (int i = 0; i < n; i++) {
 			enum obj_kind *kind = events[i].data.ptr;
 			if (*kind == OBJ_LISTENER) {
-				accept_clients(srv);
+				accept_clients(srv, (struct server_listener *)kind);
 				continue;
 			}
 			if (*kind == OBJ_SIGNAL) {
@@ -380,20 +381,26 @@ server_run(struct server *srv)
 		free_released(srv);
 		if (srv->access_log.len)
 			accesslog_flush(&srv->access_log);
-		if (srv->accept_paused && srv->free_list)
-			accept_clients(srv);
+		/* Accepting stopped at a limit and no new edge will come for
+		 * clients already waiting: look again now that slots are free. */
+		for (unsigned i = 0; srv->accept_paused && srv->free_list && i < srv->nlisteners; i++)
+			accept_clients(srv, &srv->listeners[i]);
 	}
 	return 0;
 }
 
 int
-server_init(struct server *srv, const struct server_config *cfg, int listen_fd, int rootfd)
+server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
+            unsigned nlisten, int rootfd)
 {
 	memset(srv, 0, sizeof *srv);
 	srv->cfg = cfg;
 	srv->rootfd = rootfd;
-	srv->listener.kind = OBJ_LISTENER;
-	srv->listener.fd = listen_fd;
+	if (nlisten > SHS_MAX_LISTENERS)
+		return -EINVAL;
+	srv->nlisteners = nlisten;
+	for (unsigned i = 0; i < nlisten; i++)
+		srv->listeners[i] = (struct server_listener){OBJ_LISTENER, listen_fds[i]};
 	srv->sig.kind = OBJ_SIGNAL;
 	srv->sig.fd = -1;
 	srv->epfd = -1;
@@ -448,9 +455,12 @@ server_init(struct server *srv, const struct server_config *cfg, int listen_fd, 
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (srv->sig.fd < 0 || srv->epfd < 0)
 		return -errno;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = &srv->listener};
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fd, &ev) != 0)
-		return -errno;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
+	for (unsigned i = 0; i < nlisten; i++) {
+		ev.data.ptr = &srv->listeners[i];
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
+			return -errno;
+	}
 	ev.data.ptr = &srv->sig;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
 		return -errno;
@@ -468,13 +478,15 @@ server_free(struct server *srv)
 		free(srv->conns);
 		srv->conns = NULL;
 	}
-	if (srv->listener.fd >= 0)
-		close(srv->listener.fd);
+	for (unsigned i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i].fd >= 0)
+			close(srv->listeners[i].fd);
 	if (srv->sig.fd >= 0)
 		close(srv->sig.fd);
 	if (srv->epfd >= 0)
 		close(srv->epfd);
 	if (srv->spare_fd >= 0)
 		close(srv->spare_fd);
-	srv->listener.fd = srv->sig.fd = srv->epfd = srv->spare_fd = -1;
+	srv->nlisteners = 0;
+	srv->sig.fd = srv->epfd = srv->spare_fd = -1;
 }

@@ -1,0 +1,49 @@
+/* daemon.h - what running as a service takes: leaving the terminal with the
+ * startup result reported back, the pidfile, chroot and privilege drop,
+ * systemd readiness (NOTIFY_SOCKET) and socket activation (LISTEN_FDS), all
+ * with plain libc. Functions return 0 (or a count) or -errno. */
+#ifndef SHS_DAEMON_H
+#define SHS_DAEMON_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Double fork and setsid. Returns 0 in the daemon, with *report_fd set for
+ * daemon_ready(). The original process waits until the daemon is ready or
+ * gives up, and gets 1 with *exit_status to exit with (0 ready, 2 the
+ * daemon failed to start: it printed why on the still-shared stderr). */
+int daemon_detach(int *report_fd, int *exit_status);
+
+/* Tells the waiting parent the start succeeded, moves to "/", and points
+ * stdin/stdout (and stderr unless keep_stderr) at /dev/null. */
+void daemon_ready(int report_fd, int keep_stderr);
+
+struct pidfile {
+	int fd; /* holds the lock while we run; -1 when none */
+	int dirfd;
+	char name[256];
+};
+
+/* Creates and locks path and writes our pid. A live holder of the lock
+ * gives -EEXIST with *holder set to its pid. */
+int pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder);
+
+/* Removes the pidfile (best effort after a privilege drop: it is at least
+ * emptied) and drops the lock. */
+void pidfile_release(struct pidfile *pf);
+
+/* chroot into chroot_dir (if not NULL), then switch to user and group
+ * (group defaults to the user's primary group), then check that root
+ * cannot be regained. err receives a one-line reason on failure. */
+int privileges_drop(const char *user, const char *group, const char *chroot_dir, char *err,
+                    size_t cap);
+
+/* Sockets passed by systemd (LISTEN_PID == our pid, LISTEN_FDS = n, from fd
+ * 3). Makes them non-blocking and close-on-exec and clears the variables.
+ * Returns how many (0 if none were passed), or -errno. */
+int socket_activation_fds(int *fds, unsigned max);
+
+/* Sends a state string ("READY=1") to NOTIFY_SOCKET, if set. */
+void notify_systemd(const char *state);
+
+#endif
