@@ -86,12 +86,23 @@ fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 bench: $(BIN)
 	bash tests/bench/run.sh
 
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/simple-http-server
+	install -m 644 doc/simple-http-server.1 $(DESTDIR)$(MANDIR)/man1/simple-http-server.1
+	sed 's|/usr/local/bin/|$(BINDIR)/|g' doc/simple-http-server.service \
+		> $(DESTDIR)$(UNITDIR)/simple-http-server.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/simple-http-server.service
+	install -m 644 doc/simple-http-server.socket $(DESTDIR)$(UNITDIR)/simple-http-server.socket
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/simple-http-server
+	rm -f $(DESTDIR)$(BINDIR)/simple-http-server \
+		$(DESTDIR)$(MANDIR)/man1/simple-http-server.1 \
+		$(DESTDIR)$(UNITDIR)/simple-http-server.service \
+		$(DESTDIR)$(UNITDIR)/simple-http-server.socket
 
 format:
 	clang-format -i src/*.c include/*.h tests/*.c
