@@ -12,6 +12,7 @@ Suite *mime_suite(void);     /* tests/check_mime.c */
 Suite *response_suite(void); /* tests/check_response.c: dates, reasons, header buffer */
 Suite *server_suite(void);   /* tests/check_server.c: the real binary over real sockets */
 Suite *semantics_suite(void); /* tests/check_semantics.c: validators, ranges, listings, ... */
+Suite *daemon_suite(void);   /* tests/check_daemon.c: daemon, pidfile, logs, systemd, install */
 Suite *cond_suite(void);     /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 
 #endif
