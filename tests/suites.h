@@ -13,6 +13,7 @@ Suite *response_suite(void); /* tests/check_response.c: dates, reasons, header b
 Suite *server_suite(void);   /* tests/check_server.c: the real binary over real sockets */
 Suite *semantics_suite(void); /* tests/check_semantics.c: validators, ranges, listings, ... */
 Suite *daemon_suite(void);   /* tests/check_daemon.c: daemon, pidfile, logs, systemd, install */
+Suite *robust_suite(void);   /* tests/check_robust.c: hostile clients, overload, faults */
 Suite *cond_suite(void);     /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 
 #endif
