@@ -32,6 +32,11 @@
 /* Listening sockets (--listen, socket activation) at most. */
 #define SHS_MAX_LISTENERS 16
 
+/* Small-file cache: default budget in MiB (--cache-size) and the largest
+ * file it holds; bigger files go out with sendfile from an open fd. */
+#define SHS_CACHE_MIB 32
+#define SHS_CACHE_MAX_FILE (256 * 1024)
+
 /* Default number of simultaneous client connections (--max-connections). */
 #define SHS_DEFAULT_MAX_CONNS 4096
 

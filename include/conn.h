@@ -55,8 +55,12 @@ struct conn {
 	struct http_chunked chunk;
 	size_t lingered;
 
-	/* Output: out[out_off..out_len), then file_fd[file_off..file_end). */
+	/* Output: out[out_off..out_len), then mem[mem_off..mem_len) (a cached
+	 * body, held by a reference on entry), then file_fd[file_off..file_end). */
 	size_t out_off, out_len;
+	struct cache_entry *entry;
+	const char *mem;
+	size_t mem_off, mem_len;
 	int file_fd;
 	off_t file_off, file_end;
 	int status;        /* of the response in flight, for the logs */

@@ -43,7 +43,7 @@ long path_encode(const char *path, size_t len, char *out, size_t cap);
 
 /* Opens rel (a normalised path; "" means the root itself) beneath rootfd,
  * read-only, non-blocking, close-on-exec, and fstat()s it. Returns the fd, or
- * -errno: -ENOENT/-ENOTDIR (404), -EXDEV/-ELOOP/-EACCES/-EPERM (403),
+ * -errno: -ENOENT/-ENOTDIR (404), -EXDEV/-ELOOP/-EACCES/-EPERM/-ENXIO/-ENODEV (403),
  * -ENAMETOOLONG (414), anything else (500/503). */
 int path_open(int rootfd, const char *rel, struct stat *st);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "accesslog.h"
+#include "cache.h"
 #include "config.h"
 #include "response.h"
 
@@ -44,6 +45,8 @@ struct server_config {
 	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
 	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
 	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
+	size_t cache_bytes;    /* small-file cache budget; 0 turns it off */
+	size_t cache_max_file; /* largest file the cache takes */
 	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
 };
 
@@ -82,6 +85,7 @@ struct server {
 	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
 	char boundary[24];            /* multipart/byteranges boundary, random per process */
 
+	struct cache cache;
 	struct accesslog access_log; /* set up by main before server_run */
 };
 

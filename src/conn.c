@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "cache.h"
 #include "log.h"
 #include "serve.h"
 
@@ -76,11 +78,23 @@ log_access(struct conn *c)
 	c->status = 0;
 }
 
+/* Lets go of a cached body the response was using. */
+static void
+release_entry(struct conn *c)
+{
+	if (c->entry)
+		cache_unref(c->entry);
+	c->entry = NULL;
+	c->mem = NULL;
+	c->mem_off = c->mem_len = 0;
+}
+
 void
 conn_close(struct conn *c)
 {
 	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE)
 		log_access(c); /* cut short: the line shows the bytes that went */
+	release_entry(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -326,13 +340,27 @@ send_head(struct conn *c)
 	/* MSG_MORE: the headers wait for the first body bytes, so both leave
 	 * in one packet instead of a tiny one and then the rest. */
 	int more = c->file_fd >= 0 && c->file_off < c->file_end ? MSG_MORE : 0;
-	while (c->out_off < c->out_len) {
+	while (c->out_off < c->out_len || c->mem_off < c->mem_len) {
 		if (!c->writable)
 			return STEP_WAIT;
-		ssize_t n =
-		    send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | more);
+		/* Head and cached body in one call: one syscall per hit. */
+		struct iovec iov[2];
+		struct msghdr msg = {.msg_iov = iov};
+		if (c->out_off < c->out_len)
+			iov[msg.msg_iovlen++] =
+				(struct iovec){c->out + c->out_off, c->out_len - c->out_off};
+		if (c->mem_off < c->mem_len)
+			iov[msg.msg_iovlen++] =
+				(struct iovec){(void *)(c->mem + c->mem_off), c->mem_len - c->mem_off};
+		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | more);
 		if (n > 0) {
-			c->out_off += (size_t)n;
+			size_t k = (size_t)n, head = c->out_len - c->out_off;
+			if (k <= head) {
+				c->out_off += k;
+			} else {
+				c->out_off = c->out_len;
+				c->mem_off += k - head;
+			}
 			c->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
 			c->progress = 1;
@@ -393,6 +421,7 @@ static enum step
 finish_response(struct conn *c)
 {
 	log_access(c);
+	release_entry(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -225,6 +227,8 @@ socket_activation_fds(int *fds, unsigned max)
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
 		    fcntl(fd, F_SETFD, FD_CLOEXEC) != 0)
 			return -errno;
+		int one = 1; /* as net_listen does; fails harmlessly on non-TCP sockets */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		fds[i] = fd;
 	}
 	return (int)count;

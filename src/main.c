@@ -51,6 +51,8 @@ usage(FILE *out)
 	        "  --group NAME           switch to this group (default: the user's)\n"
 	        "  --chroot[=DIR]         chroot into DIR (default: the top dir) before that\n"
 	        "  --no-root              refuse to run as root without --user\n"
+	        "  --cache-size MIB       memory for small files (<= %d KiB each), 0 = off\n"
+	        "                         (default: %d); changes show within 1 s\n"
 	        "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
 	        "  -v, --verbose          log every request and debug details\n"
 	        "  -q, --quiet            log errors only; no startup line\n"
@@ -59,7 +61,8 @@ usage(FILE *out)
 	        "\n"
 	        "SIGTERM or SIGINT stop it after in-flight responses finish (at most %d s).\n",
 	        SHS_HEADER_TIMEOUT_MS / 1000, SHS_IDLE_TIMEOUT_MS / 1000,
-	        SHS_SEND_TIMEOUT_MS / 1000, SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
+	        SHS_SEND_TIMEOUT_MS / 1000, SHS_CACHE_MAX_FILE / 1024, SHS_CACHE_MIB,
+	        SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
@@ -252,6 +255,7 @@ main(int argc, char **argv)
 		OPT_CHROOT,
 		OPT_NO_ROOT,
 		OPT_LISTEN,
+		OPT_CACHE_SIZE,
 	};
 	static const struct option options[] = {
 	    {"top-dir", required_argument, NULL, OPT_TOP_DIR},
@@ -278,6 +282,7 @@ main(int argc, char **argv)
 	    {"chroot", optional_argument, NULL, OPT_CHROOT},
 	    {"no-root", no_argument, NULL, OPT_NO_ROOT},
 	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -290,6 +295,8 @@ main(int argc, char **argv)
 	    .port = 8080,
 	    .max_conns = SHS_DEFAULT_MAX_CONNS,
 	    .precompressed = 1,
+	    .cache_bytes = (size_t)SHS_CACHE_MIB << 20,
+	    .cache_max_file = SHS_CACHE_MAX_FILE,
 	    .timeout_ms =
 	        {
 	            [TIMER_HEADER] = SHS_HEADER_TIMEOUT_MS,
@@ -404,6 +411,11 @@ main(int argc, char **argv)
 				chroot_dir = optarg;
 			else
 				chroot_top = 1;
+			break;
+		case OPT_CACHE_SIZE:
+			if ((v = parse_number(optarg, 0, 65536)) < 0)
+				die_usage("invalid --cache-size '%s' (expected MiB, 0 to 65536)", optarg);
+			cfg.cache_bytes = (size_t)v << 20;
 			break;
 		case OPT_NO_ROOT:
 			no_root = 1;

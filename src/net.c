@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,11 @@ listen_on(const struct addrinfo *ai, int backlog)
 	/* "::" means every address, IPv4 included, whatever the sysctl says. */
 	if (ai->ai_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero) != 0)
+		goto fail;
+	/* Accepted sockets inherit TCP_NODELAY on Linux: set once here rather
+	 * than per connection. Responses to pipelined or keep-alive requests
+	 * must not wait for the client's delayed ACK (Nagle). */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0)
 		goto fail;

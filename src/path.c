@@ -297,6 +297,8 @@ path_errno_status(int neg_errno)
 	case ELOOP:
 	case EACCES:
 	case EPERM:
+	case ENXIO:  /* a unix socket, or a device with nothing behind it */
+	case ENODEV:
 		return 403;
 	case ENAMETOOLONG:
 		return 414;

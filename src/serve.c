@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cond.h"
 #include "listing.h"
 #include "log.h"
@@ -62,6 +63,20 @@ plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_
 		c->file_off = first;
 		c->file_end = end;
 	}
+}
+
+/* Like plan(), with the body from a cached entry (HEAD sends none). */
+static void
+plan_mem(struct conn *c, int status, size_t head_len, struct cache_entry *e)
+{
+	plan(c, status, head_len, -1, 0, 0);
+	if (c->head_only || e->st.st_size == 0)
+		return;
+	cache_ref(e);
+	c->entry = e;
+	c->mem = e->body;
+	c->mem_off = 0;
+	c->mem_len = (size_t)e->st.st_size;
 }
 
 /* A head that cannot fit is our bug, not the client's: answer 500 plainly. */
@@ -133,6 +148,10 @@ void
 serve_error(struct conn *c, int status)
 {
 	c->nranges = 0;
+	/* A malformed request says little good about what follows it on the
+	 * connection: close after answering, as nginx does. */
+	if (status == 400 || status == 414 || status == 431 || status == 505)
+		c->keep_alive = 0;
 	respond_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
 }
 
@@ -191,6 +210,7 @@ struct file_info {
 	size_t name_len;
 	const char *encoding; /* Content-Encoding of a sidecar, or NULL */
 	int vary;             /* a fresh sidecar exists: Vary: Accept-Encoding */
+	struct cache_entry *entry; /* the body is cached here (then fd is -1) */
 	char etag[COND_ETAG_MAX];
 	size_t etag_len;
 	char modified[RESP_DATE_LEN + 1];
@@ -211,7 +231,8 @@ validator_headers(struct conn *c, struct resp_buf *b, const struct file_info *fi
 static void
 respond_not_modified(struct conn *c, int fd, const struct file_info *fi)
 {
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
 	common_headers(c, &b, 304);
@@ -331,32 +352,38 @@ static void
 respond_file(struct conn *c, const struct http_request *req, int fd, const struct stat *st,
              struct file_info *fi)
 {
-	fi->etag_len = 0;
-	int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
-	                         st->st_mtim.tv_nsec, fi->etag, sizeof fi->etag);
-	if (n < 0 || resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0) {
-		close(fd);
-		serve_error(c, 500);
-		return;
+	if (!fi->entry) {
+		fi->etag_len = 0;
+		int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size,
+		                         st->st_mtim.tv_sec, st->st_mtim.tv_nsec, fi->etag,
+		                         sizeof fi->etag);
+		if (n < 0 ||
+		    resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0) {
+			close(fd);
+			serve_error(c, 500);
+			return;
+		}
+		fi->etag_len = (size_t)n;
 	}
-	fi->etag_len = (size_t)n;
 
 	switch (cond_evaluate(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 	case COND_NOT_MODIFIED:
 		respond_not_modified(c, fd, fi);
 		return;
 	case COND_FAILED:
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		serve_error(c, 412);
 		return;
 	case COND_PROCEED:
 		break;
 	}
 
-	const char *type = mime_type(fi->name, fi->name_len);
-	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200. */
+	const char *type = fi->entry ? fi->entry->type : mime_type(fi->name, fi->name_len);
+	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200.
+	 * Cached entries are only used for requests without Range. */
 	const struct http_header *range = http_find_header(req, "range");
-	if (range && req->method == HTTP_METHOD_GET &&
+	if (range && fd >= 0 && req->method == HTTP_METHOD_GET &&
 	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 		size_t nr;
 		switch (range_parse(range->value.p, range->value.len, (uint64_t)st->st_size,
@@ -394,6 +421,23 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	end_headers(c, &b);
 	if (b.overflow) {
 		plan_overflow(c, fd, 200);
+		return;
+	}
+	if (fd >= 0 && !fi->vary && !fi->entry) {
+		/* Small enough and no sidecar to negotiate: keep it in memory so
+		 * the next requests need no open, fstat, sendfile or close. */
+		struct server *srv = c->srv;
+		fi->entry = cache_fill(&srv->cache, fi->name, fi->name_len, fd, st, type, fi->etag,
+		                       fi->etag_len, fi->modified, srv->now_ms);
+		if (fi->entry) {
+			close(fd);
+			plan_mem(c, 200, b.len, fi->entry);
+			cache_unref(fi->entry);
+			return;
+		}
+	}
+	if (fi->entry) {
+		plan_mem(c, 200, b.len, fi->entry);
 		return;
 	}
 	plan(c, 200, b.len, fd, 0, st->st_size);
@@ -525,6 +569,20 @@ serve_request(struct conn *c, const struct http_request *req)
 	if (pr.trailing_slash) {
 		memcpy(path + len, index_name, sizeof index_name);
 		len += sizeof index_name - 1;
+	}
+	if (!http_find_header(req, "range")) {
+		struct server *srv = c->srv;
+		struct cache_entry *e = cache_lookup(&srv->cache, path, len, srv->now_ms,
+		                                     srv->rootfd, srv->cfg->precompressed);
+		if (e) {
+			struct file_info fi = {.name = path, .name_len = len, .entry = e};
+			memcpy(fi.etag, e->etag, e->etag_len + 1);
+			fi.etag_len = e->etag_len;
+			memcpy(fi.modified, e->modified, sizeof fi.modified);
+			respond_file(c, req, -1, &e->st, &fi);
+			cache_unref(e);
+			return;
+		}
 	}
 	struct stat st;
 	int fd = path_open(c->srv->rootfd, path, &st);

@@ -193,10 +193,6 @@ accept_clients(struct server *srv, struct server_listener *l)
 			shed(fd);
 			continue;
 		}
-		int one = 1;
-		/* Responses to pipelined or keep-alive requests must not wait
-		 * for the client's delayed ACK (Nagle). */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct epoll_event ev = {
 		    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 		    .data.ptr = c,
@@ -408,6 +404,8 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	for (int k = 0; k < TIMER_COUNT; k++)
 		srv->timers[k].timeout_ms = cfg->timeout_ms[k];
 	accesslog_disable(&srv->access_log);
+	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file) != 0)
+		return -ENOMEM;
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */
@@ -478,6 +476,7 @@ server_free(struct server *srv)
 		free(srv->conns);
 		srv->conns = NULL;
 	}
+	cache_free(&srv->cache);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);

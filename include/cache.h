@@ -1,0 +1,66 @@
+/* cache.h - the small-file cache: whole responses bodies of small files kept
+ * in memory with their validators, so a hit costs no open, fstat, sendfile
+ * or close: the head and the body leave in one sendmsg.
+ *
+ * Staleness is bounded: an entry older than CACHE_CHECK_MS is revalidated
+ * (opened beneath the root again, fstat, and its sidecars probed) before it
+ * is used, so a changed file is served stale for at most that long. */
+#ifndef SHS_CACHE_H
+#define SHS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "cond.h"
+#include "response.h"
+
+/* How old a validation may be before an entry is checked again. */
+#define CACHE_CHECK_MS 1000
+
+struct cache_entry {
+	struct cache_entry *chain;              /* hash bucket */
+	struct cache_entry *lru_prev, *lru_next; /* most recently used first */
+	uint64_t hash;
+	unsigned refs;   /* the table's reference plus one per response using it */
+	int in_table;
+	uint64_t checked_ms;
+	struct stat st; /* as of the last validation */
+	const char *type;
+	char etag[COND_ETAG_MAX];
+	size_t etag_len;
+	char modified[RESP_DATE_LEN + 1];
+	char *body;
+	size_t path_len;
+	char path[]; /* the key: a normalised path, NUL-terminated */
+};
+
+struct cache {
+	struct cache_entry **buckets;
+	size_t nbuckets;
+	struct cache_entry *lru_head, *lru_tail;
+	size_t count, bytes;
+	size_t max_bytes, max_file; /* max_bytes 0: the cache is off */
+};
+
+/* max_bytes 0 turns the cache off. Returns 0 or -ENOMEM. */
+int cache_init(struct cache *c, size_t max_bytes, size_t max_file);
+void cache_free(struct cache *c);
+
+/* A fresh entry for path, revalidated if its last check is older than
+ * CACHE_CHECK_MS (a changed, vanished or newly compressed file drops it), or
+ * NULL. The caller takes a reference. */
+struct cache_entry *cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms,
+                                 int rootfd, int check_sidecars);
+
+/* Reads the regular file open at fd (described by st) into a new entry for
+ * path. Returns it with a reference for the caller, or NULL if it is not
+ * cacheable (too big, short read, out of memory). */
+struct cache_entry *cache_fill(struct cache *c, const char *path, size_t len, int fd,
+                               const struct stat *st, const char *type, const char *etag,
+                               size_t etag_len, const char *modified, uint64_t now_ms);
+
+void cache_ref(struct cache_entry *e);
+void cache_unref(struct cache_entry *e);
+
+#endif
