@@ -170,8 +170,10 @@ redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_
 	}
 	size_t w = (size_t)n + 1;
 	loc[w++] = '/';
-	memcpy(loc + w, pr->query, pr->query_len);
-	w += pr->query_len;
+	if (pr->query_len) {
+		memcpy(loc + w, pr->query, pr->query_len);
+		w += pr->query_len;
+	}
 	loc[w] = '\0';
 	respond_status(c, 301, "Location", loc);
 }

@@ -1,0 +1,202 @@
+/* harness.h - what the integration suite (tests/check_server.c) needs to
+ * drive the real binary: temporary document roots, starting and stopping
+ * SHS_BIN, raw client sockets with receive timeouts, and an HTTP/1.1 response
+ * reader strict enough to assert exact bytes.
+ *
+ * The code is in tests/check_harness.c: the Makefile links every
+ * tests/check_*.c into the runner, and that file defines no suite.
+ * Helpers that cannot go on report through ck_abort_msg, so they also work in
+ * an unchecked fixture (Check then fails the tests of that TCase). */
+#ifndef SHS_TESTS_HARNESS_H
+#define SHS_TESTS_HARNESS_H
+
+#include <check.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/types.h>
+
+/* A hung server fails the test after this long instead of hanging the run. */
+#define H_RECV_TIMEOUT_MS 5000
+
+/* Every file the harness writes gets this mtime, so Last-Modified is known. */
+#define H_MTIME 1700000000
+#define H_MTIME_IMF "Tue, 14 Nov 2023 22:13:20 GMT"
+
+/* ---- document roots ---- */
+
+/* mkdtemp("/tmp/shs-test-XXXXXX"); the caller frees the path. */
+char *h_mkdtemp(void);
+/* base/rel with its parent directories, the content, and mtime H_MTIME. */
+void h_write_file(const char *base, const char *rel, const void *data, size_t len);
+void h_write_str(const char *base, const char *rel, const char *text);
+void h_mkdir(const char *base, const char *rel);
+void h_symlink(const char *base, const char *rel, const char *target);
+void h_mkfifo(const char *base, const char *rel);
+/* size bytes of a pseudo-random (splitmix64) pattern: no two 8-byte words
+ * alike, so a resend from the wrong offset cannot compare equal. */
+void h_write_pattern(const char *base, const char *rel, size_t size);
+/* The whole of base/rel; the caller frees it. */
+unsigned char *h_slurp(const char *base, const char *rel, size_t *len);
+/* rm -rf that never follows symlinks. */
+void h_rmtree(const char *path);
+
+/* ---- the server process ---- */
+
+struct h_server {
+	pid_t pid;
+	int port;
+	int out_fd; /* read end of the server's stdout */
+};
+
+/* $SHS_BIN, or NULL. */
+const char *h_bin(void);
+/* Starts SHS_BIN --top-dir ROOT --port 0 [extra...] (extra ends with NULL;
+ * may be NULL) with stderr appended to log_path and waits for the exact line
+ * "listening on http://127.0.0.1:PORT/". Returns 0, or -1 with err set. The
+ * server gets SIGKILL if the process that started it dies. */
+int h_server_start(struct h_server *s, const char *root, const char *log_path,
+                   const char *const *extra, char *err, size_t errcap);
+/* SIGTERM, then waits up to timeout_ms (SIGKILL after that). Returns the wait
+ * status, or -1 if the server had to be killed. */
+int h_server_stop(struct h_server *s, int timeout_ms);
+/* waitpid with a deadline: 0 and *status, or -1 on timeout. */
+int h_wait_exit(pid_t pid, int timeout_ms, int *status);
+/* Whether pid is running (a zombie is not). */
+int h_alive(pid_t pid);
+/* Entries in /proc/PID/fd, or -1. */
+int h_count_fds(pid_t pid);
+/* "3->socket:[123] 4->/tmp/x ..." for failure messages. */
+void h_list_fds(pid_t pid, char *buf, size_t cap);
+/* The last cap-1 bytes of a file (a server log) as a string. */
+void h_tail_file(const char *path, char *buf, size_t cap);
+
+/* Output of a finished run of SHS_BIN with the given arguments. */
+struct h_run {
+	int status; /* wait status */
+	char out[8192];
+	size_t out_len;
+	char err[8192];
+	size_t err_len;
+};
+/* argv excludes argv[0] and ends with NULL. 0, or -1 if it did not exit in
+ * timeout_ms (it is killed). */
+int h_run_cli(const char *const *args, struct h_run *r, int timeout_ms);
+
+/* ---- client sockets ---- */
+
+/* TCP to 127.0.0.1:port with SO_RCVTIMEO/SO_SNDTIMEO of H_RECV_TIMEOUT_MS
+ * and TCP_NODELAY; rcvbuf > 0 sets SO_RCVBUF before connecting. -1 on
+ * failure (errno set). */
+int h_connect(int port, int rcvbuf);
+/* Closes a socket from h_connect. */
+void h_close(int fd);
+/* Closes every h_connect socket still open: with CK_FORK=no a failed test
+ * does not exit, and its sockets would stay open in the server too. */
+void h_close_all(void);
+/* Sends everything; 0, or -errno. Never raises SIGPIPE. */
+int h_send_all(int fd, const void *buf, size_t len);
+
+/* A connection with a read buffer, so pipelined responses can be split. */
+#define H_CONN_BUF 16384
+struct h_conn {
+	int fd;
+	size_t off, len;
+	unsigned char buf[H_CONN_BUF];
+};
+
+/* Reader results. */
+enum {
+	H_OK = 0,
+	H_EOF = -1,     /* orderly close before the first byte of a response */
+	H_TIMEOUT = -2, /* nothing for H_RECV_TIMEOUT_MS */
+	H_RESET = -3,   /* ECONNRESET or another socket error */
+	H_BAD = -4,     /* not a well-formed response (see h_resp.err) */
+};
+const char *h_strerror(int rc);
+
+void h_conn_open(struct h_conn *c, int port); /* asserts the connect */
+void h_conn_close(struct h_conn *c);
+/* Asserting send of a whole string / buffer. */
+void h_conn_send(struct h_conn *c, const char *s);
+void h_conn_send_buf(struct h_conn *c, const void *buf, size_t len);
+/* Exactly n bytes (buffered first): H_OK, H_EOF, H_TIMEOUT or H_RESET. */
+int h_read_exact(struct h_conn *c, void *dst, size_t n);
+/* Up to cap bytes (buffered first): > 0, or 0 at EOF, or an H_ error. */
+long h_read_some(struct h_conn *c, void *dst, size_t cap);
+/* Reads until the peer closes. H_OK if it closed (EOF or reset) with no
+ * bytes before that, H_BAD if bytes came (*extra counts them), H_TIMEOUT if
+ * it stayed open. */
+int h_expect_close(struct h_conn *c, size_t *extra);
+
+#define H_MAX_HEADERS 64
+struct h_header {
+	const char *name;
+	const char *value; /* optional whitespace trimmed */
+};
+struct h_resp {
+	char status_line[256]; /* without CRLF */
+	int status;
+	char *head; /* copy of the head the header slices point into */
+	size_t nhdr;
+	struct h_header hdr[H_MAX_HEADERS];
+	unsigned char *body; /* NUL-terminated for convenience */
+	size_t body_len;
+	char err[512];
+};
+
+/* Status line and headers only: the body is left on the connection. */
+int h_read_head(struct h_conn *c, struct h_resp *r);
+/* A whole response: the head, then exactly Content-Length body bytes unless
+ * no_body (HEAD). A missing or malformed Content-Length is H_BAD. */
+int h_read_response(struct h_conn *c, struct h_resp *r, int no_body);
+void h_resp_free(struct h_resp *r);
+/* Value of the first header with that name (case-insensitive), or NULL. */
+const char *h_header(const struct h_resp *r, const char *name);
+int h_header_count(const struct h_resp *r, const char *name);
+/* Whether s is an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") naming a real
+ * day; *t gets the time. */
+int h_imf_date(const char *s, long long *t);
+
+/* ---- assertions (macros, so failures name the test's line) ---- */
+
+#define H_ASSERT_RC(rc, r)                                                                         \
+	ck_assert_msg((rc) == H_OK, "reading response: %s %s", h_strerror(rc), (r)->err)
+
+#define H_ASSERT_STATUS(r, line)                                                                   \
+	ck_assert_msg(strcmp((r)->status_line, (line)) == 0,                                       \
+	              "status line: expected '%s', got '%s'", (line), (r)->status_line)
+
+/* Exactly one header of that name, with exactly that value. */
+#define H_ASSERT_HEADER(r, name, want)                                                             \
+	do {                                                                                       \
+		int n_ = h_header_count((r), (name));                                              \
+		const char *v_ = h_header((r), (name));                                            \
+		ck_assert_msg(n_ == 1, "%s: header %s appears %d times", (r)->status_line, (name), \
+		              n_);                                                                 \
+		ck_assert_msg(strcmp(v_, (want)) == 0, "%s: header %s: expected '%s', got '%s'",   \
+		              (r)->status_line, (name), (want), v_);                               \
+	} while (0)
+
+#define H_ASSERT_NO_HEADER(r, name)                                                                \
+	ck_assert_msg(h_header((r), (name)) == NULL, "%s: unexpected header %s: %s",               \
+	              (r)->status_line, (name), h_header((r), (name)))
+
+#define H_ASSERT_BODY(r, data, n)                                                                  \
+	do {                                                                                       \
+		size_t want_ = (n);                                                                \
+		ck_assert_msg((r)->body_len == want_, "%s: body length: expected %zu, got %zu",    \
+		              (r)->status_line, want_, (r)->body_len);                             \
+		ck_assert_msg(memcmp((r)->body, (data), want_) == 0,                               \
+		              "%s: body differs: got '%.200s'", (r)->status_line, (r)->body);      \
+	} while (0)
+
+/* The server closes the connection with no bytes after the last response. */
+#define H_ASSERT_CLOSED(c)                                                                         \
+	do {                                                                                       \
+		size_t extra_ = 0;                                                                 \
+		int rc_ = h_expect_close((c), &extra_);                                            \
+		ck_assert_msg(rc_ == H_OK, "expected the server to close: %s (%zu extra bytes)",   \
+		              h_strerror(rc_), extra_);                                            \
+	} while (0)
+
+#endif
