@@ -65,14 +65,23 @@ usage(FILE *out)
 	        SHS_DEFAULT_MAX_CONNS, SHS_SHUTDOWN_GRACE_MS / 1000);
 }
 
+/* One line on stderr and exit 2. Control characters from the user's own
+ * arguments are shown as \xHH so the message stays one line. */
 static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs(SHS_NAME ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	fputs(SHS_NAME ": ", stderr);
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02X", *p);
+		else
+			fputc(*p, stderr);
+	}
+	fputc('\n', stderr);
 	exit(EXIT_USAGE);
 }
 
