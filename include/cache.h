@@ -2,9 +2,13 @@
  * in memory with their validators, so a hit costs no open, fstat, sendfile
  * or close: the head and the body leave in one sendmsg.
  *
- * Staleness is bounded: an entry older than CACHE_CHECK_MS is revalidated
- * (opened beneath the root again, fstat, and its sidecars probed) before it
- * is used, so a changed file is served stale for at most that long. */
+ * Freshness: the directory of every cached file is watched with inotify, and
+ * the loop applies those events before it serves the requests of the same
+ * wake-up, so a file changed before a request arrives is never served stale.
+ * As a backstop (inotify unavailable or out of watches, a symlink into
+ * another directory, a queue overflow), an entry whose last check is older
+ * than CACHE_CHECK_MS is revalidated (opened beneath the root again, fstat,
+ * sidecars probed) before use: staleness is bounded by that in any case. */
 #ifndef SHS_CACHE_H
 #define SHS_CACHE_H
 
@@ -35,7 +39,17 @@ struct cache_entry {
 	char path[]; /* the key: a normalised path, NUL-terminated */
 };
 
+struct cache_watch {
+	int wd;
+	size_t dir_len;
+	char *dir; /* normalised directory with its trailing '/', "" for the root */
+};
+
 struct cache {
+	int inotify_fd; /* -1 when inotify is unavailable */
+	int rootfd;
+	struct cache_watch *watches;
+	size_t nwatches;
 	struct cache_entry **buckets;
 	size_t nbuckets;
 	struct cache_entry *lru_head, *lru_tail;
@@ -44,7 +58,11 @@ struct cache {
 };
 
 /* max_bytes 0 turns the cache off. Returns 0 or -ENOMEM. */
-int cache_init(struct cache *c, size_t max_bytes, size_t max_file);
+int cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd);
+
+/* Reads every pending inotify event (the fd is non-blocking) and drops the
+ * entries they concern. */
+void cache_apply_events(struct cache *c);
 void cache_free(struct cache *c);
 
 /* A fresh entry for path, revalidated if its last check is older than

@@ -17,6 +17,7 @@
 enum obj_kind {
 	OBJ_LISTENER,
 	OBJ_SIGNAL,
+	OBJ_INOTIFY,
 	OBJ_CONN,
 };
 
@@ -64,7 +65,7 @@ struct server {
 	struct server_listener {
 		enum obj_kind kind;
 		int fd;
-	} listeners[SHS_MAX_LISTENERS], sig;
+	} listeners[SHS_MAX_LISTENERS], sig, inotify;
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */

@@ -4,26 +4,47 @@
 #include "cache.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <sys/inotify.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "path.h"
 
 /* Entries at most; the byte budget usually binds first. */
 #define CACHE_MAX_ENTRIES 4096
 
+/* Directories watched at most (each costs a kernel inotify watch). */
+#define CACHE_MAX_WATCHES 1024
+
+/* What changes a cached answer: contents, metadata, names coming and going
+ * (a new x.gz changes the answer for x), the directory itself vanishing. */
+#define WATCH_MASK                                                                                 \
+	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
+	 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
+
 int
-cache_init(struct cache *c, size_t max_bytes, size_t max_file)
+cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd)
 {
 	memset(c, 0, sizeof *c);
+	c->inotify_fd = -1;
+	c->rootfd = rootfd;
 	c->max_bytes = max_bytes;
 	c->max_file = max_file;
 	if (max_bytes == 0)
 		return 0;
 	c->nbuckets = 8192; /* a power of two, twice the entry cap */
 	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-	return c->buckets ? 0 : -ENOMEM;
+	c->watches = calloc(CACHE_MAX_WATCHES, sizeof *c->watches);
+	if (!c->buckets || !c->watches)
+		return -ENOMEM;
+	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (c->inotify_fd < 0)
+		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
+		         strerror(errno), CACHE_CHECK_MS);
+	return 0;
 }
 
 static uint64_t
@@ -98,6 +119,140 @@ cache_free(struct cache *c)
 		drop(c, c->lru_head);
 	free(c->buckets);
 	c->buckets = NULL;
+	for (size_t i = 0; i < c->nwatches; i++)
+		free(c->watches[i].dir);
+	free(c->watches);
+	c->watches = NULL;
+	c->nwatches = 0;
+	if (c->inotify_fd >= 0)
+		close(c->inotify_fd);
+	c->inotify_fd = -1;
+}
+
+/* Drops every entry whose path starts with prefix ("" drops them all). */
+static void
+drop_prefix(struct cache *c, const char *prefix, size_t n)
+{
+	struct cache_entry *e = c->lru_head;
+	while (e) {
+		struct cache_entry *next = e->lru_next;
+		if (e->path_len >= n && memcmp(e->path, prefix, n) == 0)
+			drop(c, e);
+		e = next;
+	}
+}
+
+static void
+drop_path(struct cache *c, const char *path, size_t len)
+{
+	uint64_t h = hash_path(path, len);
+	struct cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
+	while (e && !(e->hash == h && e->path_len == len && memcmp(e->path, path, len) == 0))
+		e = e->chain;
+	if (e)
+		drop(c, e);
+}
+
+/* Watches the directory part of path, once. Failure only means the entry
+ * relies on the periodic recheck. */
+static void
+watch_dir_of(struct cache *c, const char *path, size_t len)
+{
+	if (c->inotify_fd < 0)
+		return;
+	size_t dlen = len;
+	while (dlen > 0 && path[dlen - 1] != '/')
+		dlen--;
+	for (size_t i = 0; i < c->nwatches; i++)
+		if (c->watches[i].dir_len == dlen && memcmp(c->watches[i].dir, path, dlen) == 0)
+			return;
+	if (c->nwatches == CACHE_MAX_WATCHES)
+		return;
+	char dir[4096];
+	if (dlen >= sizeof dir)
+		return;
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	/* Open it beneath the root like any file, then watch that very inode
+	 * through /proc, so the watch cannot be sent elsewhere by a symlink. */
+	struct stat st;
+	int fd = path_open(c->rootfd, dir, &st);
+	if (fd < 0)
+		return;
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int wd = inotify_add_watch(c->inotify_fd, proc, WATCH_MASK);
+	close(fd);
+	char *copy = malloc(dlen + 1);
+	if (wd < 0 || !copy) {
+		free(copy);
+		return;
+	}
+	memcpy(copy, dir, dlen + 1);
+	c->watches[c->nwatches++] = (struct cache_watch){wd, dlen, copy};
+}
+
+static void
+apply_event(struct cache *c, const struct inotify_event *ev)
+{
+	if (ev->mask & IN_Q_OVERFLOW) {
+		drop_prefix(c, "", 0);
+		return;
+	}
+	for (size_t i = 0; i < c->nwatches; i++) {
+		struct cache_watch *w = &c->watches[i];
+		if (w->wd != ev->wd)
+			continue;
+		if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+			drop_prefix(c, w->dir, w->dir_len);
+			if (ev->mask & IN_IGNORED) { /* the watch is gone: forget it */
+				free(w->dir);
+				c->watches[i--] = c->watches[--c->nwatches];
+			}
+			continue;
+		}
+		size_t n = strnlen(ev->name, ev->len);
+		char path[4096 + 256];
+		if (n == 0 || w->dir_len + n + 1 >= sizeof path)
+			continue;
+		memcpy(path, w->dir, w->dir_len);
+		memcpy(path + w->dir_len, ev->name, n);
+		size_t len = w->dir_len + n;
+		path[len] = '\0';
+		drop_path(c, path, len);
+		if (ev->mask & IN_ISDIR) {
+			path[len] = '/';
+			drop_prefix(c, path, len + 1);
+		}
+		/* x.gz appearing or changing changes the answer for x. */
+		static const char *const exts[] = {".br", ".zst", ".gz"};
+		for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
+			size_t el = strlen(exts[k]);
+			if (len > el && memcmp(path + len - el, exts[k], el) == 0)
+				drop_path(c, path, len - el);
+		}
+	}
+}
+
+void
+cache_apply_events(struct cache *c)
+{
+	if (c->inotify_fd < 0)
+		return;
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(c->inotify_fd, buf, sizeof buf);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return; /* EAGAIN: drained */
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			apply_event(c, ev);
+			p += sizeof *ev + ev->len;
+		}
+	}
 }
 
 static int
@@ -225,5 +380,6 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 	e->refs = 2; /* the table's and the caller's */
 	c->count++;
 	c->bytes += size;
+	watch_dir_of(c, path, len);
 	return e;
 }

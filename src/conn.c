@@ -270,6 +270,8 @@ start_error(struct conn *c, int status)
 	size_t avail = c->in_len - c->in_off;
 	const char *eol = memchr(c->in + c->in_off, '\n', avail);
 	size_t n = eol ? (size_t)(eol - (c->in + c->in_off)) : avail;
+	if (n > 0 && c->in[c->in_off + n - 1] == '\r')
+		n--;
 	c->log_req_off = (uint16_t)c->in_off;
 	c->log_req_len = (uint16_t)(n > 256 ? 256 : n);
 	c->log_ref_len = c->log_ua_len = 0;

@@ -477,12 +477,6 @@ main(int argc, char **argv)
 			return exit_status;
 	}
 
-	if (cfg.error_log) {
-		int r = log_reopen(cfg.error_log);
-		if (r < 0)
-			die_usage("error log '%s': %s", cfg.error_log, strerror(-r));
-	}
-
 	int rootfd = open(cfg.top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		die_usage("top dir '%s': %s", cfg.top_dir,
@@ -527,6 +521,11 @@ main(int argc, char **argv)
 		access_log = NULL; /* stdout is /dev/null once detached */
 	if (access_log && (r = accesslog_open(&srv.access_log, access_log, combined)) < 0)
 		die_usage("access log '%s': %s", access_log, strerror(-r));
+
+	/* The error log takes over stderr only now, so every startup error
+	 * above still reaches the terminal (and a --daemon parent). */
+	if (cfg.error_log && (r = log_reopen(cfg.error_log)) < 0)
+		die_usage("error log '%s': %s", cfg.error_log, strerror(-r));
 
 	if (chroot_top)
 		chroot_dir = cfg.top_dir;

@@ -350,12 +350,19 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
+		/* File changes first: a request in this batch must not get a
+		 * cached answer the events already made stale. */
+		for (int i = 0; i < n; i++)
+			if (*(enum obj_kind *)events[i].data.ptr == OBJ_INOTIFY)
+				cache_apply_events(&srv->cache);
 		for (int i = 0; i < n; i++) {
 			enum obj_kind *kind = events[i].data.ptr;
 			if (*kind == OBJ_LISTENER) {
 				accept_clients(srv, (struct server_listener *)kind);
 				continue;
 			}
+			if (*kind == OBJ_INOTIFY)
+				continue; /* applied above */
 			if (*kind == OBJ_SIGNAL) {
 				if (!handle_signals(srv))
 					return 0;
@@ -404,8 +411,10 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	for (int k = 0; k < TIMER_COUNT; k++)
 		srv->timers[k].timeout_ms = cfg->timeout_ms[k];
 	accesslog_disable(&srv->access_log);
-	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file) != 0)
+	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
 		return -ENOMEM;
+	srv->inotify.kind = OBJ_INOTIFY;
+	srv->inotify.fd = srv->cache.inotify_fd;
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */
@@ -457,6 +466,11 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	for (unsigned i = 0; i < nlisten; i++) {
 		ev.data.ptr = &srv->listeners[i];
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
+			return -errno;
+	}
+	if (srv->inotify.fd >= 0) {
+		ev.data.ptr = &srv->inotify;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->inotify.fd, &ev) != 0)
 			return -errno;
 	}
 	ev.data.ptr = &srv->sig;
