@@ -6,14 +6,14 @@
 
 #include <check.h>
 
-Suite *http_suite(void);     /* tests/check_http.c: request parser, chunked skipper */
-Suite *path_suite(void);     /* tests/check_path.c: normalise, encode, open beneath root */
-Suite *mime_suite(void);     /* tests/check_mime.c */
-Suite *response_suite(void); /* tests/check_response.c: dates, reasons, header buffer */
-Suite *server_suite(void);   /* tests/check_server.c: the real binary over real sockets */
+Suite *http_suite(void);      /* tests/check_http.c: request parser, chunked skipper */
+Suite *path_suite(void);      /* tests/check_path.c: normalise, encode, open beneath root */
+Suite *mime_suite(void);      /* tests/check_mime.c */
+Suite *response_suite(void);  /* tests/check_response.c: dates, reasons, header buffer */
+Suite *server_suite(void);    /* tests/check_server.c: the real binary over real sockets */
 Suite *semantics_suite(void); /* tests/check_semantics.c: validators, ranges, listings, ... */
-Suite *daemon_suite(void);   /* tests/check_daemon.c: daemon, pidfile, logs, systemd, install */
-Suite *robust_suite(void);   /* tests/check_robust.c: hostile clients, overload, faults */
-Suite *cond_suite(void);     /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
+Suite *daemon_suite(void);    /* tests/check_daemon.c: daemon, pidfile, logs, systemd, install */
+Suite *robust_suite(void);    /* tests/check_robust.c: hostile clients, overload, faults */
+Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 
 #endif
