@@ -69,7 +69,8 @@ struct server {
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
-	struct conn *free_list; /* unused slots */
+	struct conn *free_list; /* slots used before and free again */
+	unsigned used_slots;    /* conns[0..used_slots) have been handed out */
 	struct conn *released;  /* closed in this batch; freed after it */
 	struct conn *ready;     /* yielded for fairness; run before sleeping */
 	struct conn *ready_tail;

@@ -145,6 +145,22 @@ shed(int fd)
 	close(fd);
 }
 
+/* A free slot: a reused one first (its pages are already resident), else
+ * the next never-used one. NULL when the table is full. The slot stays
+ * taken from here on; release() hands it back. */
+static struct conn *
+take_slot(struct server *srv)
+{
+	struct conn *c = srv->free_list;
+	if (c) {
+		srv->free_list = c->next;
+		return c;
+	}
+	if (srv->used_slots == srv->cfg->max_conns)
+		return NULL;
+	return &srv->conns[srv->used_slots++];
+}
+
 static void
 accept_clients(struct server *srv, struct server_listener *l)
 {
@@ -171,8 +187,7 @@ accept_clients(struct server *srv, struct server_listener *l)
 				if (srv->spare_fd >= 0) {
 					close(srv->spare_fd);
 					srv->spare_fd = -1;
-					int extra =
-					    accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+					int extra = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 					if (extra >= 0)
 						shed(extra);
 					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -188,7 +203,7 @@ accept_clients(struct server *srv, struct server_listener *l)
 				return;
 			}
 		}
-		struct conn *c = srv->free_list;
+		struct conn *c = take_slot(srv);
 		if (!c) {
 			shed(fd);
 			continue;
@@ -202,7 +217,6 @@ accept_clients(struct server *srv, struct server_listener *l)
 			close(fd);
 			continue;
 		}
-		srv->free_list = c->next;
 		srv->active++;
 		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
 		run(srv, c);
@@ -220,7 +234,7 @@ begin_stop(struct server *srv)
 			close(srv->listeners[i].fd); /* closing also removes it from epoll */
 		srv->listeners[i].fd = -1;
 	}
-	for (unsigned i = 0; i < srv->cfg->max_conns; i++) {
+	for (unsigned i = 0; i < srv->used_slots; i++) {
 		struct conn *c = &srv->conns[i];
 		if (c->state == CONN_DONE)
 			continue;
@@ -386,7 +400,10 @@ server_run(struct server *srv)
 			accesslog_flush(&srv->access_log);
 		/* Accepting stopped at a limit and no new edge will come for
 		 * clients already waiting: look again now that slots are free. */
-		for (unsigned i = 0; srv->accept_paused && srv->free_list && i < srv->nlisteners; i++)
+		for (unsigned i = 0; srv->accept_paused &&
+		                     (srv->free_list || srv->used_slots < srv->cfg->max_conns) &&
+		                     i < srv->nlisteners;
+		     i++)
 			accept_clients(srv, &srv->listeners[i]);
 	}
 	return 0;
@@ -430,21 +447,12 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	}
 	srv->boundary[4 + 2 * sizeof rnd] = '\0';
 
-	/* calloc of a large table is fresh zero pages from mmap: slots cost
-	 * memory only once a connection touches them. */
+	/* calloc of a large table is fresh zero pages from mmap, and slots are
+	 * handed out in order (see take_slot) and never touched before: a slot
+	 * costs memory only once a connection has used it. */
 	srv->conns = calloc(cfg->max_conns, sizeof *srv->conns);
 	if (!srv->conns)
 		return -ENOMEM;
-	for (unsigned i = cfg->max_conns; i-- > 0;) {
-		struct conn *c = &srv->conns[i];
-		c->kind = OBJ_CONN;
-		c->state = CONN_DONE;
-		c->fd = -1;
-		c->file_fd = -1;
-		c->timer = TIMER_NONE;
-		c->next = srv->free_list;
-		srv->free_list = c;
-	}
 
 	/* Signals arrive as reads on a signalfd in the loop; nothing runs in a
 	 * handler. A vanished client shows up as EPIPE, never SIGPIPE. */
@@ -484,7 +492,7 @@ server_free(struct server *srv)
 {
 	accesslog_close(&srv->access_log);
 	if (srv->conns) {
-		for (unsigned i = 0; i < srv->cfg->max_conns; i++)
+		for (unsigned i = 0; i < srv->used_slots; i++)
 			if (srv->conns[i].state != CONN_DONE)
 				conn_close(&srv->conns[i]);
 		free(srv->conns);
