@@ -78,6 +78,10 @@ struct cache_entry *cache_fill(struct cache *c, const char *path, size_t len, in
                                const struct stat *st, const char *type, const char *etag,
                                size_t etag_len, const char *modified, uint64_t now_ms);
 
+/* An entry outside the table for a body built for one response (--live
+ * pages), taking ownership of body; its one reference is the caller's. */
+struct cache_entry *cache_private(char *body, size_t len, const char *type);
+
 void cache_ref(struct cache_entry *e);
 void cache_unref(struct cache_entry *e);
 

@@ -37,6 +37,10 @@
 #define SHS_CACHE_MIB 32
 #define SHS_CACHE_MAX_FILE (256 * 1024)
 
+/* --live: largest HTML page that gets the reload script (bigger ones are
+ * sent as they are). */
+#define SHS_LIVE_INJECT_MAX (16 * 1024 * 1024)
+
 /* Default number of simultaneous client connections (--max-connections). */
 #define SHS_DEFAULT_MAX_CONNS 4096
 

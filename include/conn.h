@@ -19,6 +19,7 @@ enum conn_state {
 	CONN_SEND_HEAD,    /* write the status line and headers (and a built-in body) */
 	CONN_SEND_FILE,    /* sendfile the body from file_fd */
 	CONN_LINGER,       /* our FIN is sent; drain input so no RST eats the answer */
+	CONN_EVENTS,       /* a --live event stream: held open, written on changes */
 	CONN_DONE,         /* closed; the slot is freed after this epoll batch */
 	CONN_STATE_COUNT,
 };
@@ -38,12 +39,16 @@ struct conn {
 	unsigned parse_due : 1;  /* new bytes may complete or break the head */
 	unsigned progress : 1;   /* bytes moved in this turn (refreshes timers) */
 	unsigned in_ready : 1;   /* on the server's ready list */
+	unsigned sse : 1;          /* the response in flight opens an event stream */
+	unsigned in_sse : 1;       /* on the live clients list */
+	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
 
 	/* Owned by server.c: timer queue links and the ready/free lists. */
 	enum timer_class timer;
 	uint64_t timer_start_ms;
 	struct conn *timer_prev, *timer_next;
 	struct conn *next; /* free, released or ready list */
+	struct conn *sse_prev, *sse_next; /* live clients list */
 
 	unsigned requests;      /* served on this connection */
 	unsigned turn_requests; /* in the current turn (fairness) */
@@ -105,6 +110,10 @@ int conn_is_idle(const struct conn *c);
 
 /* Stop after the response in flight (shutdown). */
 void conn_stop_keep_alive(struct conn *c);
+
+/* Queues an event-stream message on a CONN_EVENTS connection (the caller
+ * then runs it). A client too slow to take it is marked to be closed. */
+void conn_push(struct conn *c, const char *msg, size_t len);
 
 /* The one teardown: closes the socket and any open file, state CONN_DONE. */
 void conn_close(struct conn *c);

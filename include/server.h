@@ -18,6 +18,7 @@ enum obj_kind {
 	OBJ_LISTENER,
 	OBJ_SIGNAL,
 	OBJ_INOTIFY,
+	OBJ_LIVE,
 	OBJ_CONN,
 };
 
@@ -47,11 +48,34 @@ struct server_config {
 	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
 	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
 	size_t cache_bytes;    /* small-file cache budget; 0 turns it off */
-	size_t cache_max_file; /* largest file the cache takes */
-	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
+	size_t cache_max_file; /* largest file the cache takes */	const char *error_log; /* --error-log FILE, reopened on SIGHUP, or NULL */
+	int live;       /* --live: watch files, event stream, script injection */
+	int dev;        /* --dev (implied by --live): helpful 404 pages */
+	int spa;        /* --spa: unknown extension-less paths get /index.html */
+	int clean_urls; /* --clean-urls: /about is served from about.html */
 };
 
 struct conn;
+
+struct live_watch {
+	int wd;
+	size_t dir_len;
+	char *dir; /* "" for the top dir, else "a/b/" */
+};
+
+/* --live state (live.c): the recursive inotify watch and its clients. */
+struct live_state {
+	enum obj_kind kind; /* OBJ_LIVE: first, see above */
+	int fd;             /* inotify, -1 when --live is off */
+	struct live_watch *watches;
+	size_t nwatches, cap;
+	int warned_limit;
+	int pending, css_only; /* a change waits for the debounce */
+	uint64_t due_ms, heartbeat_ms;
+	char changed[256];
+	struct conn *clients; /* event-stream connections */
+	unsigned nclients;
+};
 
 struct timer_queue {
 	struct conn *head, *tail;
@@ -88,6 +112,8 @@ struct server {
 	char boundary[24];            /* multipart/byteranges boundary, random per process */
 
 	struct cache cache;
+	struct live_state live;
+	uint64_t live_next_ms; /* next live-reload deadline */
 	struct accesslog access_log; /* set up by main before server_run */
 };
 
@@ -105,5 +131,9 @@ void server_free(struct server *srv);
 /* Puts a connection that used its fair share on the ready list: it runs
  * again before the loop sleeps, since no new edge will wake it. */
 void server_yield(struct server *srv, struct conn *c);
+
+/* Runs a connection now, from outside its own events (a live-reload
+ * broadcast), with the loop's bookkeeping after it. */
+void server_kick(struct server *srv, struct conn *c);
 
 #endif

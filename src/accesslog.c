@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -14,10 +15,15 @@ static int
 open_target(const char *path)
 {
 	if (path == NULL) {
-		/* A private, non-blocking description of whatever stdout is
-		 * (pipe, tty, file), so a reader that stalls cannot stall the
-		 * loop, and our flag does not leak to the shell's terminal. */
-		int fd = open("/proc/self/fd/1", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
+		/* A pipe or terminal gets a private, non-blocking description,
+		 * so a reader that stalls cannot stall the loop and our flag
+		 * does not leak to the shell's terminal. A regular file never
+		 * blocks and must keep sharing its offset with stdout/stderr
+		 * ("> log 2>&1"), so it is only duplicated. */
+		struct stat st;
+		int fd = -1;
+		if (fstat(STDOUT_FILENO, &st) == 0 && !S_ISREG(st.st_mode))
+			fd = open("/proc/self/fd/1", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
 		if (fd >= 0)
 			return fd;
 		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);

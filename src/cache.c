@@ -56,6 +56,21 @@ hash_path(const char *p, size_t n)
 	return h;
 }
 
+struct cache_entry *
+cache_private(char *body, size_t len, const char *type)
+{
+	struct cache_entry *e = calloc(1, sizeof *e + 1);
+	if (!e) {
+		free(body);
+		return NULL;
+	}
+	e->body = body;
+	e->st.st_size = (off_t)len;
+	e->type = type;
+	e->refs = 1;
+	return e;
+}
+
 void
 cache_ref(struct cache_entry *e)
 {

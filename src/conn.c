@@ -19,6 +19,7 @@
 
 #include "accesslog.h"
 #include "cache.h"
+#include "live.h"
 #include "log.h"
 #include "serve.h"
 
@@ -92,8 +93,9 @@ release_entry(struct conn *c)
 void
 conn_close(struct conn *c)
 {
-	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE)
+	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE || c->state == CONN_EVENTS)
 		log_access(c); /* cut short: the line shows the bytes that went */
+	live_leave(c->srv, c);
 	release_entry(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
@@ -107,6 +109,8 @@ conn_close(struct conn *c)
 int
 conn_is_idle(const struct conn *c)
 {
+	if (c->state == CONN_EVENTS)
+		return 1; /* an event stream never ends by itself */
 	return c->state == CONN_READ_REQUEST && c->in_len == c->in_off && c->body_left == 0 &&
 	       !c->chunked;
 }
@@ -380,7 +384,62 @@ send_head(struct conn *c)
 		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}
+	if (c->sse) {
+		c->state = CONN_EVENTS;
+		c->out_off = c->out_len = 0;
+		live_join(c->srv, c);
+		return STEP_NEXT;
+	}
 	return finish_response(c);
+}
+
+void
+conn_push(struct conn *c, const char *msg, size_t len)
+{
+	if (c->state != CONN_EVENTS)
+		return;
+	if (c->out_off > 0) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (len > sizeof c->out - c->out_len) {
+		c->sse_overflow = 1;
+		return;
+	}
+	memcpy(c->out + c->out_len, msg, len);
+	c->out_len += len;
+	c->writable = 1; /* try now; EAGAIN puts it back to waiting */
+}
+
+/* An event stream: written when changes are pushed, read only to notice the
+ * client leaving. */
+static enum step
+events(struct conn *c)
+{
+	assert(c->state == CONN_EVENTS);
+	while (c->readable) {
+		c->in_off = c->in_len = 0;
+		int got = fill(c);
+		if (got < 0)
+			return STEP_CLOSE;
+		if (got == 0)
+			break;
+	}
+	if (c->sse_overflow)
+		return STEP_CLOSE;
+	while (c->out_off < c->out_len && c->writable) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n > 0) {
+			c->out_off += (size_t)n;
+			c->sent += (uint64_t)n;
+		} else if (errno == EAGAIN) {
+			c->writable = 0;
+		} else if (errno != EINTR) {
+			return STEP_CLOSE;
+		}
+	}
+	return STEP_WAIT;
 }
 
 static enum step
@@ -476,6 +535,7 @@ static enum step (*const handlers[CONN_STATE_COUNT])(struct conn *) = {
     [CONN_SEND_HEAD] = send_head,
     [CONN_SEND_FILE] = send_file,
     [CONN_LINGER] = linger,
+    [CONN_EVENTS] = events,
     [CONN_DONE] = done,
 };
 

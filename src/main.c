@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -33,6 +37,10 @@ usage(FILE *out)
 	        "                         (default: 127.0.0.1)\n"
 	        "  --dotfiles             serve dotfiles and dot-directories (default: 404)\n"
 	        "  --listing              list directories that have no index.html\n"
+	        "  --live                 development: reload pages when files change (implies --dev)\n"
+	        "  --dev                  development: 404 pages suggest the file you meant\n"
+	        "  --spa                  unknown paths without an extension get /index.html\n"
+	        "  --clean-urls           /about is served from about.html\n"
 	        "  --no-precompressed     ignore x.br / x.zst / x.gz next to x\n"
 	        "  --header 'NAME: VALUE' add a header to every response (repeatable)\n"
 	        "  --cors                 Access-Control-Allow-Origin: * and preflight answers\n"
@@ -142,6 +150,43 @@ parse_listen(const char *arg, char *host, size_t cap, int *port)
 		return -1;
 	*port = (int)v;
 	return 0;
+}
+
+/* --dev/--live: the addresses to open in a browser, the LAN ones too when
+ * bound to every address. */
+static void
+print_urls(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) != 0)
+			continue;
+		unsigned port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                               : ((struct sockaddr_in *)&ss)->sin_port);
+		int any = ss.ss_family == AF_INET6
+		              ? IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr)
+		              : ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+		if (!any) {
+			char addr[64];
+			if (net_format_addr((struct sockaddr *)&ss, addr, sizeof addr) == 0)
+				printf("  open http://%s/\n", addr);
+			continue;
+		}
+		printf("  open http://localhost:%u/\n", port);
+		struct ifaddrs *ifs;
+		if (getifaddrs(&ifs) != 0)
+			continue;
+		for (struct ifaddrs *a = ifs; a; a = a->ifa_next) {
+			if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET ||
+			    (a->ifa_flags & IFF_LOOPBACK))
+				continue;
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, ip, sizeof ip);
+			printf("  on your network: http://%s:%u/\n", ip, port);
+		}
+		freeifaddrs(ifs);
+	}
 }
 
 /* Each connection needs a socket and an open file at most; ask for the hard
@@ -265,6 +310,10 @@ main(int argc, char **argv)
 		OPT_NO_ROOT,
 		OPT_LISTEN,
 		OPT_CACHE_SIZE,
+		OPT_LIVE,
+		OPT_DEV,
+		OPT_SPA,
+		OPT_CLEAN_URLS,
 	};
 	static const struct option options[] = {
 	    {"top-dir", required_argument, NULL, OPT_TOP_DIR},
@@ -292,6 +341,10 @@ main(int argc, char **argv)
 	    {"no-root", no_argument, NULL, OPT_NO_ROOT},
 	    {"listen", required_argument, NULL, OPT_LISTEN},
 	    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+	    {"live", no_argument, NULL, OPT_LIVE},
+	    {"dev", no_argument, NULL, OPT_DEV},
+	    {"spa", no_argument, NULL, OPT_SPA},
+	    {"clean-urls", no_argument, NULL, OPT_CLEAN_URLS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -421,6 +474,18 @@ main(int argc, char **argv)
 			else
 				chroot_top = 1;
 			break;
+		case OPT_LIVE:
+			cfg.live = cfg.dev = 1;
+			break;
+		case OPT_DEV:
+			cfg.dev = 1;
+			break;
+		case OPT_SPA:
+			cfg.spa = 1;
+			break;
+		case OPT_CLEAN_URLS:
+			cfg.clean_urls = 1;
+			break;
 		case OPT_CACHE_SIZE:
 			if ((v = parse_number(optarg, 0, 65536)) < 0)
 				die_usage("invalid --cache-size '%s' (expected MiB, 0 to 65536)", optarg);
@@ -543,6 +608,8 @@ main(int argc, char **argv)
 			if (net_local_addr(lfds[i], addr, sizeof addr) == 0)
 				printf("listening on http://%s/\n", addr);
 		}
+		if (cfg.dev)
+			print_urls(lfds, nl);
 		fflush(stdout);
 	}
 	if (daemonize)

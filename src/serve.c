@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "cache.h"
 #include "cond.h"
 #include "listing.h"
+#include "live.h"
 #include "log.h"
 #include "mime.h"
 #include "path.h"
@@ -213,6 +215,7 @@ struct file_info {
 	const char *encoding; /* Content-Encoding of a sidecar, or NULL */
 	int vary;             /* a fresh sidecar exists: Vary: Accept-Encoding */
 	struct cache_entry *entry; /* the body is cached here (then fd is -1) */
+	int live_html;             /* --live: the page gets the reload script */
 	char etag[COND_ETAG_MAX];
 	size_t etag_len;
 	char modified[RESP_DATE_LEN + 1];
@@ -226,7 +229,10 @@ validator_headers(struct conn *c, struct resp_buf *b, const struct file_info *fi
 	resp_header(b, "ETag", fi->etag);
 	if (fi->vary)
 		resp_header(b, "Vary", "Accept-Encoding");
-	if (c->srv->cfg->cache_control)
+	/* --live: edits must always show, so pages are revalidated each time. */
+	if (fi->live_html)
+		resp_header(b, "Cache-Control", "no-cache");
+	else if (c->srv->cfg->cache_control)
 		resp_header(b, "Cache-Control", c->srv->cfg->cache_control);
 }
 
@@ -350,6 +356,71 @@ respond_ranges(struct conn *c, int fd, const struct stat *st, const struct file_
 	c->head_bytes = head;
 }
 
+/* --live: the page with the reload script put in, built in memory. The
+ * file on disk is never touched; ranges are not offered on this variant. */
+static void
+respond_injected(struct conn *c, int fd, const struct stat *st, const struct file_info *fi,
+                 const char *type)
+{
+	size_t size = (size_t)st->st_size;
+	char *body = size <= SHS_LIVE_INJECT_MAX ? malloc(size + live_script_len) : NULL;
+	size_t got = 0;
+	while (body && got < size) {
+		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	struct cache_entry *e = NULL;
+	if (body && got == size) {
+		size_t at = live_inject_at(body, size);
+		memmove(body + at + live_script_len, body + at, size - at);
+		memcpy(body + at, live_script, live_script_len);
+		e = cache_private(body, size + live_script_len, type);
+		body = NULL;
+	}
+	free(body);
+	if (!e) {
+		serve_error(c, 500);
+		return;
+	}
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 200);
+	resp_header(&b, "Content-Type", type);
+	resp_adds(&b, "Content-Length: ");
+	resp_addu(&b, (uint64_t)e->st.st_size);
+	resp_add(&b, "\r\n", 2);
+	validator_headers(c, &b, fi);
+	end_headers(c, &b);
+	if (b.overflow)
+		plan_overflow(c, -1, 200);
+	else
+		plan_mem(c, 200, b.len, e);
+	cache_unref(e);
+}
+
+/* GET /__simple-http-server/events: a Server-Sent Events stream, held open
+ * by the loop like any other connection and written on each change. */
+static void
+respond_events(struct conn *c)
+{
+	c->keep_alive = 0; /* the stream ends when the connection does */
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 200);
+	resp_header(&b, "Content-Type", "text/event-stream");
+	resp_header(&b, "Cache-Control", "no-cache");
+	end_headers(c, &b);
+	size_t head = b.len;
+	if (!c->head_only)
+		resp_adds(&b, "retry: 1000\n: simple-http-server live reload\n\n");
+	plan(c, 200, b.len, -1, 0, 0);
+	c->head_bytes = head;
+	c->sse = !c->head_only;
+}
+
 static void
 respond_file(struct conn *c, const struct http_request *req, int fd, const struct stat *st,
              struct file_info *fi)
@@ -366,6 +437,13 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 			return;
 		}
 		fi->etag_len = (size_t)n;
+	}
+	if (st->st_size > SHS_LIVE_INJECT_MAX)
+		fi->live_html = 0; /* too big to rebuild in memory: sent as it is */
+	if (fi->live_html && fi->etag_len + 5 < sizeof fi->etag) {
+		/* The injected page is another representation: its own tag. */
+		memcpy(fi->etag + fi->etag_len - 1, "-live\"", 7);
+		fi->etag_len += 5;
 	}
 
 	switch (cond_evaluate(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
@@ -385,7 +463,7 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200.
 	 * Cached entries are only used for requests without Range. */
 	const struct http_header *range = http_find_header(req, "range");
-	if (range && fd >= 0 && req->method == HTTP_METHOD_GET &&
+	if (range && fd >= 0 && !fi->live_html && req->method == HTTP_METHOD_GET &&
 	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 		size_t nr;
 		switch (range_parse(range->value.p, range->value.len, (uint64_t)st->st_size,
@@ -407,6 +485,11 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 		case RANGE_IGNORE:
 			break;
 		}
+	}
+
+	if (fi->live_html) {
+		respond_injected(c, fd, st, fi, type);
+		return;
 	}
 
 	struct resp_buf b;
@@ -523,6 +606,47 @@ choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_
 
 static const char index_name[] = "index.html";
 
+/* Does the last segment of path have an extension ("a/b.css")? */
+static int
+has_extension(const char *path, size_t len)
+{
+	for (size_t i = len; i > 0 && path[i - 1] != '/'; i--)
+		if (path[i - 1] == '.')
+			return 1;
+	return 0;
+}
+
+/* --clean-urls: "about" is about.html; --spa: any other extension-less path
+ * is the top index.html. On success path and *len name what was opened. */
+static int
+open_fallback(struct conn *c, char *path, size_t *len, struct stat *st, int *live_html)
+{
+	const struct server_config *cfg = c->srv->cfg;
+	int fd = -ENOENT;
+	if (cfg->clean_urls) {
+		memcpy(path + *len, ".html", 6);
+		fd = path_open(c->srv->rootfd, path, st);
+		if (fd >= 0 && S_ISREG(st->st_mode)) {
+			*len += 5;
+		} else {
+			if (fd >= 0)
+				close(fd);
+			fd = -ENOENT;
+			path[*len] = '\0';
+		}
+	}
+	if (fd == -ENOENT && cfg->spa) {
+		fd = path_open(c->srv->rootfd, index_name, st);
+		if (fd >= 0) {
+			memcpy(path, index_name, sizeof index_name);
+			*len = sizeof index_name - 1;
+		}
+	}
+	if (fd >= 0)
+		*live_html = cfg->live;
+	return fd;
+}
+
 void
 serve_request(struct conn *c, const struct http_request *req)
 {
@@ -565,6 +689,12 @@ serve_request(struct conn *c, const struct http_request *req)
 		respond_options(c, req);
 		return;
 	}
+	const struct server_config *cfg = c->srv->cfg;
+	if (cfg->live && pr.len == sizeof LIVE_EVENTS_PATH - 1 &&
+	    memcmp(path, LIVE_EVENTS_PATH, pr.len) == 0) {
+		respond_events(c);
+		return;
+	}
 
 	/* "dir/" goes straight for its index: one open in the common case. */
 	size_t len = pr.len;
@@ -572,7 +702,8 @@ serve_request(struct conn *c, const struct http_request *req)
 		memcpy(path + len, index_name, sizeof index_name);
 		len += sizeof index_name - 1;
 	}
-	if (!http_find_header(req, "range")) {
+	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
+	if (!live_html && !http_find_header(req, "range")) {
 		struct server *srv = c->srv;
 		struct cache_entry *e = cache_lookup(&srv->cache, path, len, srv->now_ms,
 		                                     srv->rootfd, srv->cfg->precompressed);
@@ -588,6 +719,9 @@ serve_request(struct conn *c, const struct http_request *req)
 	}
 	struct stat st;
 	int fd = path_open(c->srv->rootfd, path, &st);
+	if (fd == -ENOENT && !pr.trailing_slash && (cfg->clean_urls || cfg->spa) &&
+	    !has_extension(path, len))
+		fd = open_fallback(c, path, &len, &st, &live_html);
 	if (fd == -ENOENT && pr.trailing_slash && c->srv->cfg->listing) {
 		path[pr.len] = '\0';
 		listing_respond(c, req, path, pr.len);
@@ -610,8 +744,8 @@ serve_request(struct conn *c, const struct http_request *req)
 		serve_error(c, 403);
 		return;
 	}
-	struct file_info fi = {.name = path, .name_len = len};
-	if (c->srv->cfg->precompressed)
+	struct file_info fi = {.name = path, .name_len = len, .live_html = live_html};
+	if (c->srv->cfg->precompressed && !live_html)
 		choose_sidecar(c, req, path, len, &fd, &st, &fi);
 	respond_file(c, req, fd, &st, &fi);
 }

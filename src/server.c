@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "live.h"
 #include "log.h"
 
 static void
@@ -132,6 +133,13 @@ run(struct server *srv, struct conn *c)
 {
 	conn_run(c);
 	after_run(srv, c);
+}
+
+void
+server_kick(struct server *srv, struct conn *c)
+{
+	if (c->state != CONN_DONE && !c->in_ready)
+		run(srv, c);
 }
 
 /* Sheds a client we cannot take: a short 503 and close, never a hang. */
@@ -312,6 +320,8 @@ wait_time(const struct server *srv)
 	}
 	if (srv->stopping && srv->stop_deadline_ms < next)
 		next = srv->stop_deadline_ms;
+	if (srv->live_next_ms < next)
+		next = srv->live_next_ms;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= srv->now_ms)
@@ -377,6 +387,10 @@ server_run(struct server *srv)
 			}
 			if (*kind == OBJ_INOTIFY)
 				continue; /* applied above */
+			if (*kind == OBJ_LIVE) {
+				live_apply_events(srv);
+				continue;
+			}
 			if (*kind == OBJ_SIGNAL) {
 				if (!handle_signals(srv))
 					return 0;
@@ -394,6 +408,7 @@ server_run(struct server *srv)
 				run(srv, c);
 		}
 		run_ready(srv);
+		srv->live_next_ms = live_tick(srv);
 		expire_timers(srv);
 		free_released(srv);
 		if (srv->access_log.len)
@@ -476,6 +491,17 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
+	srv->live.fd = -1;
+	srv->live_next_ms = UINT64_MAX;
+	if (cfg->live) {
+		int r = live_init(srv);
+		if (r < 0)
+			return r;
+		ev.data.ptr = &srv->live;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->live.fd, &ev) != 0)
+			return -errno;
+		srv->live_next_ms = srv->live.heartbeat_ms;
+	}
 	if (srv->inotify.fd >= 0) {
 		ev.data.ptr = &srv->inotify;
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->inotify.fd, &ev) != 0)
@@ -499,6 +525,7 @@ server_free(struct server *srv)
 		srv->conns = NULL;
 	}
 	cache_free(&srv->cache);
+	live_free(srv);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);

@@ -1,0 +1,49 @@
+/* live.h - local development mode (--live): the top dir watched recursively
+ * with inotify in the same epoll loop, changes debounced, and every
+ * Server-Sent Events client told to reload (or to swap stylesheets when only
+ * CSS changed). Also the script injected into HTML pages. */
+#ifndef SHS_LIVE_H
+#define SHS_LIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server.h"
+
+/* The reserved path of the event stream (without the leading slash). */
+#define LIVE_EVENTS_PATH "__simple-http-server/events"
+
+/* Changes are announced this long after the last one, so one build makes
+ * one reload and half-written files are not shown. */
+#define LIVE_DEBOUNCE_MS 100
+
+/* A comment line keeps idle event streams (and proxies) from timing out. */
+#define LIVE_HEARTBEAT_MS 15000
+
+/* The script put into HTML pages: before </body>, else </head>, else at the end. */
+extern const char live_script[];
+extern const size_t live_script_len;
+
+/* Starts watching the top dir (rootfd) and everything below it. Returns 0
+ * or -errno (inotify unavailable). Hitting the watch limit is logged once. */
+int live_init(struct server *srv);
+
+/* Reads pending inotify events: new directories get watches, file changes
+ * (re)start the debounce timer. */
+void live_apply_events(struct server *srv);
+
+/* Announces a due change and sends heartbeats; returns the next deadline
+ * (ms, monotonic), or UINT64_MAX when nothing is pending. */
+uint64_t live_tick(struct server *srv);
+
+/* Adds / removes an event-stream client. */
+void live_join(struct server *srv, struct conn *c);
+void live_leave(struct server *srv, struct conn *c);
+
+void live_free(struct server *srv);
+
+/* Where the script goes in an HTML body of len bytes: the offset of the
+ * last "</body>", else of the last "</head>", else len. Case-insensitive. */
+size_t live_inject_at(const char *html, size_t len);
+
+#endif

@@ -1,0 +1,291 @@
+/* live.c - live reload. See live.h. */
+#include "live.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "path.h"
+
+const char live_script[] =
+	"<script>/* simple-http-server --live */(function(){"
+	"var es=new EventSource('/" LIVE_EVENTS_PATH "');"
+	"es.addEventListener('reload',function(){location.reload();});"
+	"es.addEventListener('css',function(){"
+	"document.querySelectorAll('link[rel~=\"stylesheet\"]').forEach(function(l){"
+	"var u=new URL(l.href);u.searchParams.set('shs-reload',Date.now());l.href=u.href;});});"
+	"})();</script>\n";
+const size_t live_script_len = sizeof live_script - 1;
+
+#define LIVE_MASK                                                                                  \
+	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
+	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+
+static int
+add_watch(struct server *srv, const char *dir, size_t len)
+{
+	struct live_state *l = &srv->live;
+	struct stat st;
+	int fd = path_open(srv->rootfd, dir, &st);
+	if (fd < 0)
+		return fd;
+	char proc[64];
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	int wd = inotify_add_watch(l->fd, proc, LIVE_MASK & ~(uint32_t)IN_ONLYDIR);
+	int e = errno;
+	if (wd < 0) {
+		close(fd);
+		if (e == ENOSPC && !l->warned_limit) {
+			l->warned_limit = 1;
+			log_warn("--live: out of inotify watches at '/%s'; raise "
+			         "fs.inotify.max_user_watches to watch everything",
+			         dir);
+		}
+		return -e;
+	}
+	if (l->nwatches == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
+		if (!w) {
+			close(fd);
+			return -ENOMEM;
+		}
+		l->watches = w;
+		l->cap = cap;
+	}
+	char *copy = malloc(len + 1);
+	if (!copy) {
+		close(fd);
+		return -ENOMEM;
+	}
+	memcpy(copy, dir, len + 1);
+	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
+
+	/* Walk what is already inside: directories made before this watch
+	 * existed would otherwise never be seen. */
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' &&
+		    (!srv->cfg->dotfiles || de->d_name[1] == '\0' ||
+		     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (de->d_type != DT_DIR)
+			continue; /* DT_LNK: symlinked directories are not followed */
+		char sub[4096];
+		int n = snprintf(sub, sizeof sub, "%s%s/", dir, de->d_name);
+		if (n > 0 && (size_t)n < sizeof sub)
+			(void)add_watch(srv, sub, (size_t)n);
+	}
+	closedir(d);
+	return 0;
+}
+
+int
+live_init(struct server *srv)
+{
+	struct live_state *l = &srv->live;
+	l->kind = OBJ_LIVE;
+	l->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (l->fd < 0)
+		return -errno;
+	l->due_ms = UINT64_MAX;
+	l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
+	int r = add_watch(srv, "", 0);
+	if (r < 0)
+		return r;
+	log_info("--live: watching %zu directories", l->nwatches);
+	return 0;
+}
+
+static int
+is_css(const char *name, size_t n)
+{
+	return n > 4 && strncasecmp(name + n - 4, ".css", 4) == 0;
+}
+
+/* Editor droppings that are no change to the site. */
+static int
+ignorable(const char *name, size_t n)
+{
+	return n == 0 || name[0] == '.' || name[n - 1] == '~' ||
+	       (n > 4 && strcmp(name + n - 4, ".swp") == 0) || name[0] == '#';
+}
+
+static void
+note_change(struct server *srv, const char *dir, size_t dlen, const char *name, size_t n, int css)
+{
+	struct live_state *l = &srv->live;
+	if (!l->pending) {
+		l->pending = 1;
+		l->css_only = 1;
+	}
+	if (!css)
+		l->css_only = 0;
+	int w = snprintf(l->changed, sizeof l->changed, "/%.*s%.*s", (int)dlen, dir, (int)n, name);
+	if (w < 0 || (size_t)w >= sizeof l->changed)
+		strcpy(l->changed, "/");
+	l->due_ms = srv->now_ms + LIVE_DEBOUNCE_MS;
+}
+
+static void
+apply_event(struct server *srv, const struct inotify_event *ev)
+{
+	struct live_state *l = &srv->live;
+	if (ev->mask & IN_Q_OVERFLOW) {
+		log_warn("--live: inotify queue overflowed; reloading everything");
+		note_change(srv, "", 0, "", 0, 0);
+		return;
+	}
+	for (size_t i = 0; i < l->nwatches; i++) {
+		struct live_watch *w = &l->watches[i];
+		if (w->wd != ev->wd)
+			continue;
+		if (ev->mask & IN_IGNORED) {
+			free(w->dir);
+			l->watches[i] = l->watches[--l->nwatches];
+			return;
+		}
+		size_t n = strnlen(ev->name, ev->len);
+		if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+			return;
+		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
+			char sub[4096];
+			int k = snprintf(sub, sizeof sub, "%s%.*s/", w->dir, (int)n, ev->name);
+			if (k > 0 && (size_t)k < sizeof sub)
+				(void)add_watch(srv, sub, (size_t)k);
+		}
+		note_change(srv, w->dir, w->dir_len, ev->name, n,
+		            !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
+		return;
+	}
+}
+
+void
+live_apply_events(struct server *srv)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(srv->live.fd, buf, sizeof buf);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return;
+		}
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			apply_event(srv, ev);
+			p += sizeof *ev + ev->len;
+		}
+	}
+}
+
+static void
+broadcast(struct server *srv, const char *msg, size_t len)
+{
+	struct conn *c = srv->live.clients;
+	while (c) {
+		struct conn *next = c->sse_next;
+		conn_push(c, msg, len);
+		server_kick(srv, c);
+		c = next;
+	}
+}
+
+uint64_t
+live_tick(struct server *srv)
+{
+	struct live_state *l = &srv->live;
+	if (l->fd < 0)
+		return UINT64_MAX;
+	if (l->pending && srv->now_ms >= l->due_ms) {
+		char msg[400];
+		int n = snprintf(msg, sizeof msg, "event: %s\ndata: %s\n\n",
+		                 l->css_only ? "css" : "reload", l->changed);
+		log_info("--live: %s after a change to %s (%u client(s))",
+		         l->css_only ? "swapping stylesheets" : "reloading", l->changed,
+		         l->nclients);
+		if (n > 0 && (size_t)n < sizeof msg)
+			broadcast(srv, msg, (size_t)n);
+		l->pending = 0;
+		l->due_ms = UINT64_MAX;
+	}
+	if (srv->now_ms >= l->heartbeat_ms) {
+		broadcast(srv, ": heartbeat\n\n", 13);
+		l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
+	}
+	return l->due_ms < l->heartbeat_ms ? l->due_ms : l->heartbeat_ms;
+}
+
+void
+live_join(struct server *srv, struct conn *c)
+{
+	c->sse_prev = NULL;
+	c->sse_next = srv->live.clients;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c;
+	srv->live.clients = c;
+	c->in_sse = 1;
+	srv->live.nclients++;
+}
+
+void
+live_leave(struct server *srv, struct conn *c)
+{
+	if (!c->in_sse)
+		return;
+	if (c->sse_prev)
+		c->sse_prev->sse_next = c->sse_next;
+	else
+		srv->live.clients = c->sse_next;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c->sse_prev;
+	c->sse_prev = c->sse_next = NULL;
+	c->in_sse = 0;
+	srv->live.nclients--;
+}
+
+void
+live_free(struct server *srv)
+{
+	struct live_state *l = &srv->live;
+	for (size_t i = 0; i < l->nwatches; i++)
+		free(l->watches[i].dir);
+	free(l->watches);
+	l->watches = NULL;
+	l->nwatches = l->cap = 0;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static const char *
+find_last_tag(const char *html, size_t len, const char *tag)
+{
+	size_t n = strlen(tag);
+	for (size_t i = len; i >= n; i--)
+		if (strncasecmp(html + i - n, tag, n) == 0)
+			return html + i - n;
+	return NULL;
+}
+
+size_t
+live_inject_at(const char *html, size_t len)
+{
+	const char *p = find_last_tag(html, len, "</body>");
+	if (!p)
+		p = find_last_tag(html, len, "</head>");
+	return p ? (size_t)(p - html) : len;
+}
