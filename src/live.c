@@ -16,13 +16,13 @@
 #include "path.h"
 
 const char live_script[] =
-	"<script>/* simple-http-server --live */(function(){"
-	"var es=new EventSource('/" LIVE_EVENTS_PATH "');"
-	"es.addEventListener('reload',function(){location.reload();});"
-	"es.addEventListener('css',function(){"
-	"document.querySelectorAll('link[rel~=\"stylesheet\"]').forEach(function(l){"
-	"var u=new URL(l.href);u.searchParams.set('shs-reload',Date.now());l.href=u.href;});});"
-	"})();</script>\n";
+    "<script>/* simple-http-server --live */(function(){"
+    "var es=new EventSource('/" LIVE_EVENTS_PATH "');"
+    "es.addEventListener('reload',function(){location.reload();});"
+    "es.addEventListener('css',function(){"
+    "document.querySelectorAll('link[rel~=\"stylesheet\"]').forEach(function(l){"
+    "var u=new URL(l.href);u.searchParams.set('shs-reload',Date.now());l.href=u.href;});});"
+    "})();</script>\n";
 const size_t live_script_len = sizeof live_script - 1;
 
 #define LIVE_MASK                                                                                  \
@@ -78,9 +78,8 @@ add_watch(struct server *srv, const char *dir, size_t len)
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' &&
-		    (!srv->cfg->dotfiles || de->d_name[1] == '\0' ||
-		     (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+		if (de->d_name[0] == '.' && (!srv->cfg->dotfiles || de->d_name[1] == '\0' ||
+		                             (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
 		if (de->d_type != DT_DIR)
 			continue; /* DT_LNK: symlinked directories are not followed */

@@ -17,6 +17,7 @@
 #include "path.h"
 #include "range.h"
 #include "response.h"
+#include "suggest.h"
 
 #define SERVER_HEADER SHS_NAME "/" SHS_VERSION
 #define ALLOW "GET, HEAD, OPTIONS"
@@ -144,6 +145,75 @@ respond_status(struct conn *c, int status, const char *extra_name, const char *e
 	}
 	plan(c, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
 	c->head_bytes = head;
+}
+
+/* --dev: a 404 that links to the file the client probably meant, put
+ * into TOP/404.html (before </body>) or the built-in page. */
+static int
+respond_suggestion(struct conn *c, const char *path, size_t len)
+{
+	char sug[SHS_PATH_MAX], enc[3 * SHS_PATH_MAX];
+	size_t n = suggest_path(c->srv->rootfd, path, len, c->srv->cfg->dotfiles, sug, sizeof sug);
+	long el = n ? path_encode(sug, n, enc, sizeof enc) : -1;
+	if (el < 0)
+		return 0;
+	char snippet[2 * sizeof enc + 128];
+	struct resp_buf sb;
+	resp_init(&sb, snippet, sizeof snippet);
+	resp_adds(&sb, "<p class=\"shs-suggestion\">Did you mean <a href=\"/");
+	for (int pass = 0; pass < 2; pass++) {
+		for (long i = 0; i < el; i++) /* '&' is the one kept byte HTML minds */
+			if (enc[i] == '&')
+				resp_adds(&sb, "&amp;");
+			else
+				resp_add(&sb, enc + i, 1);
+		resp_adds(&sb, pass == 0 ? "\">/" : "</a>?</p>\n");
+	}
+	struct stat st;
+	int fd = open_error_page(c, 404, &st);
+	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
+	char *body = sb.overflow ? NULL : malloc(base + sb.len);
+	size_t blen = 0;
+	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
+		while (blen < base) {
+			ssize_t r = pread(fd, body + blen, base - blen, (off_t)blen);
+			if (r <= 0)
+				break;
+			blen += (size_t)r;
+		}
+	} else if (body) {
+		struct resp_buf bb;
+		resp_init(&bb, body, base);
+		resp_builtin_body(&bb, 404);
+		blen = bb.overflow ? 0 : bb.len;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!body || blen == 0) {
+		free(body);
+		return 0;
+	}
+	size_t at = live_inject_at(body, blen);
+	memmove(body + at + sb.len, body + at, blen - at);
+	memcpy(body + at, snippet, sb.len);
+	struct cache_entry *e = cache_private(body, blen + sb.len, "text/html; charset=utf-8");
+	if (!e)
+		return 0;
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	common_headers(c, &b, 404);
+	resp_header(&b, "Content-Type", "text/html; charset=utf-8");
+	resp_adds(&b, "Content-Length: ");
+	resp_addu(&b, (uint64_t)e->st.st_size);
+	resp_add(&b, "\r\n", 2);
+	resp_header(&b, "Cache-Control", "no-cache");
+	end_headers(c, &b);
+	if (b.overflow)
+		plan_overflow(c, -1, 404);
+	else
+		plan_mem(c, 404, b.len, e);
+	cache_unref(e);
+	return 1;
 }
 
 void
@@ -731,6 +801,11 @@ serve_request(struct conn *c, const struct http_request *req)
 		int status = path_errno_status(fd);
 		if (status >= 500)
 			log_warn("open %s: %s", path, strerror(-fd));
+		if (status == 404 && cfg->dev) {
+			path[pr.len] = '\0';
+			if (respond_suggestion(c, path, pr.len))
+				return;
+		}
 		serve_error(c, status);
 		return;
 	}

@@ -14,6 +14,8 @@ Suite *server_suite(void);    /* tests/check_server.c: the real binary over real
 Suite *semantics_suite(void); /* tests/check_semantics.c: validators, ranges, listings, ... */
 Suite *daemon_suite(void);    /* tests/check_daemon.c: daemon, pidfile, logs, systemd, install */
 Suite *robust_suite(void);    /* tests/check_robust.c: hostile clients, overload, faults */
+Suite *live_suite(void);      /* tests/check_live.c: script placement, 404 suggestions */
+Suite *livemode_suite(void);  /* tests/check_livemode.c: --live, --dev, --spa over sockets */
 Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 
 #endif
