@@ -36,6 +36,19 @@ common_headers(struct conn *c, struct resp_buf *b, int status)
 		resp_adds(b, cfg->extra_headers);
 }
 
+/* Starts the head of a response with a body of `length` bytes of `type`
+ * in c->out: status line, common headers, Content-Type, Content-Length. */
+static void
+begin_head(struct conn *c, struct resp_buf *b, int status, const char *type, uint64_t length)
+{
+	resp_init(b, c->out, sizeof c->out);
+	common_headers(c, b, status);
+	resp_header(b, "Content-Type", type);
+	resp_adds(b, "Content-Length: ");
+	resp_addu(b, length);
+	resp_add(b, "\r\n", 2);
+}
+
 /* Connection header (when the default does not say it) and the blank line. */
 static void
 end_headers(struct conn *c, struct resp_buf *b)
@@ -127,12 +140,7 @@ respond_status(struct conn *c, int status, const char *extra_name, const char *e
 		resp_builtin_body(&bb, status);
 
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, status);
-	resp_header(&b, "Content-Type", "text/html; charset=utf-8");
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, fd >= 0 ? (uint64_t)st.st_size : bb.len);
-	resp_add(&b, "\r\n", 2);
+	begin_head(c, &b, status, "text/html; charset=utf-8", fd >= 0 ? (uint64_t)st.st_size : bb.len);
 	if (extra_name)
 		resp_header(&b, extra_name, extra_value);
 	end_headers(c, &b);
@@ -200,12 +208,7 @@ respond_suggestion(struct conn *c, const char *path, size_t len)
 	if (!e)
 		return 0;
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 404);
-	resp_header(&b, "Content-Type", "text/html; charset=utf-8");
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, (uint64_t)e->st.st_size);
-	resp_add(&b, "\r\n", 2);
+	begin_head(c, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
 	resp_header(&b, "Cache-Control", "no-cache");
 	end_headers(c, &b);
 	if (b.overflow)
@@ -456,12 +459,7 @@ respond_injected(struct conn *c, int fd, const struct stat *st, const struct fil
 		return;
 	}
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 200);
-	resp_header(&b, "Content-Type", type);
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, (uint64_t)e->st.st_size);
-	resp_add(&b, "\r\n", 2);
+	begin_head(c, &b, 200, type, (uint64_t)e->st.st_size);
 	validator_headers(c, &b, fi);
 	end_headers(c, &b);
 	if (b.overflow)
@@ -563,12 +561,7 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	}
 
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 200);
-	resp_header(&b, "Content-Type", type);
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, (uint64_t)st->st_size);
-	resp_add(&b, "\r\n", 2);
+	begin_head(c, &b, 200, type, (uint64_t)st->st_size);
 	if (fi->encoding)
 		resp_header(&b, "Content-Encoding", fi->encoding);
 	resp_header(&b, "Accept-Ranges", "bytes");
@@ -836,12 +829,7 @@ serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char
 	}
 	(void)req;
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 200);
-	resp_header(&b, "Content-Type", type);
-	resp_adds(&b, "Content-Length: ");
-	resp_addu(&b, (uint64_t)st.st_size);
-	resp_add(&b, "\r\n", 2);
+	begin_head(c, &b, 200, type, (uint64_t)st.st_size);
 	resp_header(&b, "Cache-Control", "no-cache");
 	resp_header(&b, "Vary", "Accept");
 	end_headers(c, &b);
