@@ -123,7 +123,10 @@ after_run(struct server *srv, struct conn *c)
 		return;
 	}
 	enum timer_class cls = conn_timer_class(c);
-	if (cls != c->timer || (cls == TIMER_TRANSFER && c->progress))
+	/* A new clock when the class changes, when a request was answered in
+	 * this turn (the next head or idle time starts now, even if the class
+	 * looks the same), and when a transfer made progress. */
+	if (cls != c->timer || c->turn_requests > 0 || (cls == TIMER_TRANSFER && c->progress))
 		timer_set(srv, c, cls);
 	c->progress = 0;
 }
@@ -169,11 +172,33 @@ take_slot(struct server *srv)
 	return &srv->conns[srv->used_slots++];
 }
 
+/* When the table is full: will a slot free up by itself within moments? A
+ * connection closed in this batch is freed after it; one that is only
+ * lingering (draining after our answer) is closed now to make room. */
+static int
+slots_coming(struct server *srv)
+{
+	if (srv->released)
+		return 1;
+	struct conn *oldest = srv->timers[TIMER_LINGER].head;
+	if (!oldest)
+		return 0;
+	conn_close(oldest);
+	release(srv, oldest);
+	return 1;
+}
+
 static void
 accept_clients(struct server *srv, struct server_listener *l)
 {
 	srv->accept_paused = 0;
 	while (l->fd >= 0) {
+		if (!srv->free_list && srv->used_slots == srv->cfg->max_conns && slots_coming(srv)) {
+			/* Full, but slots are about to free up: leave clients in
+			 * the backlog for a moment rather than turn them away. */
+			srv->accept_paused = 1;
+			return;
+		}
 		struct sockaddr_storage peer;
 		socklen_t peer_len = sizeof peer;
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len,
