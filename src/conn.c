@@ -452,7 +452,9 @@ send_file(struct conn *c)
 		if (c->turn_bytes >= SHS_TURN_BYTES)
 			return STEP_YIELD;
 		off_t left = c->file_end - c->file_off;
-		size_t chunk = left > 0x7ffff000 ? 0x7ffff000 : (size_t)left;
+		/* At most a turn's worth per call: loopback sockets take MBs
+		 * at once, and other clients should not wait behind that. */
+		size_t chunk = left > SHS_TURN_BYTES ? SHS_TURN_BYTES : (size_t)left;
 		ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, chunk);
 		if (n > 0) {
 			c->sent += (uint64_t)n;

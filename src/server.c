@@ -253,6 +253,14 @@ accept_clients(struct server *srv, struct server_listener *l)
 		srv->active++;
 		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
 		run(srv, c);
+		/* Done in its first run (a Connection: close request): no event
+		 * of this batch can name it, since it was registered after
+		 * epoll_wait, so its slot is reusable at once. */
+		if (c->state == CONN_DONE && srv->released == c) {
+			srv->released = c->next;
+			c->next = srv->free_list;
+			srv->free_list = c;
+		}
 	}
 }
 
