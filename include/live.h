@@ -42,6 +42,19 @@ void live_leave(struct server *srv, struct conn *c);
 
 void live_free(struct server *srv);
 
+struct reply_file;
+struct stat;
+
+/* An HTML page with the script put in, built in memory (the file on disk is
+ * never touched), with its own length; no ranges on this variant. Takes
+ * ownership of fd. */
+void live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
+                       const char *type);
+
+/* GET /__simple-http-server/events: the head of the Server-Sent Events
+ * stream; the connection then stays open as CONN_EVENTS. */
+void live_respond_events(struct conn *c);
+
 /* Where the script goes in an HTML body of len bytes: the offset of the
  * last "</body>", else of the last "</head>", else len. Case-insensitive. */
 size_t live_inject_at(const char *html, size_t len);

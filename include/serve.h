@@ -14,11 +14,6 @@ void serve_request(struct conn *c, const struct http_request *req);
 /* An error response with the status's page, e.g. for a head that failed to parse. */
 void serve_error(struct conn *c, int status);
 
-/* multipart/byteranges: after one part's bytes are sent, formats the next
- * part's header (or the closing boundary) into c->out and points the file
- * range at its bytes. Returns 0 when there is nothing more to send. */
-int serve_next_part(struct conn *c);
-
 /* 200 with the whole of an already open, generated file (listings), sent
  * with Cache-Control: no-cache and Vary: Accept. Takes ownership of fd. */
 void serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char *type);

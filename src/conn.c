@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "accesslog.h"
+#include "byteranges.h"
 #include "cache.h"
 #include "live.h"
 #include "log.h"
@@ -354,10 +355,10 @@ send_head(struct conn *c)
 		struct msghdr msg = {.msg_iov = iov};
 		if (c->out_off < c->out_len)
 			iov[msg.msg_iovlen++] =
-				(struct iovec){c->out + c->out_off, c->out_len - c->out_off};
+			    (struct iovec){c->out + c->out_off, c->out_len - c->out_off};
 		if (c->mem_off < c->mem_len)
 			iov[msg.msg_iovlen++] =
-				(struct iovec){(void *)(c->mem + c->mem_off), c->mem_len - c->mem_off};
+			    (struct iovec){(void *)(c->mem + c->mem_off), c->mem_len - c->mem_off};
 		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | more);
 		if (n > 0) {
 			size_t k = (size_t)n, head = c->out_len - c->out_off;
@@ -380,7 +381,7 @@ send_head(struct conn *c)
 		c->state = CONN_SEND_FILE;
 		return STEP_NEXT;
 	}
-	if (serve_next_part(c)) {
+	if (byteranges_next_part(c)) {
 		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}
@@ -473,7 +474,7 @@ send_file(struct conn *c)
 			return STEP_CLOSE;
 		}
 	}
-	if (serve_next_part(c)) {
+	if (byteranges_next_part(c)) {
 		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}

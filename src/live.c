@@ -11,9 +11,13 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "cache.h"
+
 #include "conn.h"
 #include "log.h"
 #include "path.h"
+#include "reply.h"
+#include "serve.h"
 
 const char live_script[] =
     "<script>/* simple-http-server --live */(function(){"
@@ -287,4 +291,64 @@ live_inject_at(const char *html, size_t len)
 	if (!p)
 		p = find_last_tag(html, len, "</head>");
 	return p ? (size_t)(p - html) : len;
+}
+
+/* --live: the page with the reload script put in, built in memory. The
+ * file on disk is never touched; ranges are not offered on this variant. */
+void
+live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
+                  const char *type)
+{
+	size_t size = (size_t)st->st_size;
+	char *body = size <= SHS_LIVE_INJECT_MAX ? malloc(size + live_script_len) : NULL;
+	size_t got = 0;
+	while (body && got < size) {
+		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	struct cache_entry *e = NULL;
+	if (body && got == size) {
+		size_t at = live_inject_at(body, size);
+		memmove(body + at + live_script_len, body + at, size - at);
+		memcpy(body + at, live_script, live_script_len);
+		e = cache_private(body, size + live_script_len, type);
+		body = NULL;
+	}
+	free(body);
+	if (!e) {
+		serve_error(c, 500);
+		return;
+	}
+	struct resp_buf b;
+	reply_head_with_body(c, &b, 200, type, (uint64_t)e->st.st_size);
+	reply_validators(c, &b, fi);
+	reply_end_headers(c, &b);
+	if (b.overflow)
+		reply_overflow(c, -1, 200);
+	else
+		reply_plan_mem(c, 200, b.len, e);
+	cache_unref(e);
+}
+
+/* GET /__simple-http-server/events: a Server-Sent Events stream, held open
+ * by the loop like any other connection and written on each change. */
+void
+live_respond_events(struct conn *c)
+{
+	c->keep_alive = 0; /* the stream ends when the connection does */
+	struct resp_buf b;
+	resp_init(&b, c->out, sizeof c->out);
+	reply_common_headers(c, &b, 200);
+	resp_header(&b, "Content-Type", "text/event-stream");
+	resp_header(&b, "Cache-Control", "no-cache");
+	reply_end_headers(c, &b);
+	size_t head = b.len;
+	if (!c->head_only)
+		resp_adds(&b, "retry: 1000\n: simple-http-server live reload\n\n");
+	reply_plan(c, 200, b.len, -1, 0, 0);
+	c->head_bytes = head;
+	c->sse = !c->head_only;
 }

@@ -16,208 +16,12 @@
 #include "mime.h"
 #include "path.h"
 #include "range.h"
+#include "reply.h"
+#include "byteranges.h"
 #include "response.h"
 #include "suggest.h"
 
-#define SERVER_HEADER SHS_NAME "/" SHS_VERSION
 #define ALLOW "GET, HEAD, OPTIONS"
-
-/* Status line and the headers every response carries. */
-static void
-common_headers(struct conn *c, struct resp_buf *b, int status)
-{
-	const struct server_config *cfg = c->srv->cfg;
-	resp_status_line(b, status);
-	resp_header(b, "Server", SERVER_HEADER);
-	resp_header(b, "Date", c->srv->date);
-	if (cfg->cors)
-		resp_header(b, "Access-Control-Allow-Origin", "*");
-	if (cfg->extra_headers)
-		resp_adds(b, cfg->extra_headers);
-}
-
-/* Starts the head of a response with a body of `length` bytes of `type`
- * in c->out: status line, common headers, Content-Type, Content-Length. */
-static void
-begin_head(struct conn *c, struct resp_buf *b, int status, const char *type, uint64_t length)
-{
-	resp_init(b, c->out, sizeof c->out);
-	common_headers(c, b, status);
-	resp_header(b, "Content-Type", type);
-	resp_adds(b, "Content-Length: ");
-	resp_addu(b, length);
-	resp_add(b, "\r\n", 2);
-}
-
-/* Connection header (when the default does not say it) and the blank line. */
-static void
-end_headers(struct conn *c, struct resp_buf *b)
-{
-	if (!c->keep_alive)
-		resp_header(b, "Connection", "close");
-	else if (c->http10)
-		resp_header(b, "Connection", "keep-alive");
-	resp_add(b, "\r\n", 2);
-}
-
-/* Commits a planned response: out holds head_len bytes, then file_fd's
- * bytes [first, end) follow (unless HEAD). Takes ownership of file_fd. */
-static void
-plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_t end)
-{
-	c->status = status;
-	c->out_off = 0;
-	c->out_len = head_len;
-	c->head_bytes = head_len;
-	c->sent = 0;
-	c->file_fd = -1;
-	c->file_off = c->file_end = 0;
-	if (file_fd >= 0 && (c->head_only || end <= first)) {
-		close(file_fd);
-	} else if (file_fd >= 0) {
-		c->file_fd = file_fd;
-		c->file_off = first;
-		c->file_end = end;
-	}
-}
-
-/* Like plan(), with the body from a cached entry (HEAD sends none). */
-static void
-plan_mem(struct conn *c, int status, size_t head_len, struct cache_entry *e)
-{
-	plan(c, status, head_len, -1, 0, 0);
-	if (c->head_only || e->st.st_size == 0)
-		return;
-	cache_ref(e);
-	c->entry = e;
-	c->mem = e->body;
-	c->mem_off = 0;
-	c->mem_len = (size_t)e->st.st_size;
-}
-
-/* A head that cannot fit is our bug, not the client's: answer 500 plainly. */
-static void
-plan_overflow(struct conn *c, int fd, int status)
-{
-	log_error("response head for status %d does not fit", status);
-	if (fd >= 0)
-		close(fd);
-	c->keep_alive = 0;
-	c->nranges = 0;
-	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	resp_status_line(&b, 500);
-	resp_adds(&b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
-	plan(c, 500, b.len, -1, 0, 0);
-}
-
-/* The error page TOP/NNN.html, if it is a regular file: fd or -1. */
-static int
-open_error_page(struct conn *c, int status, struct stat *st)
-{
-	char name[16];
-	snprintf(name, sizeof name, "%d.html", status);
-	int fd = path_open(c->srv->rootfd, name, st);
-	if (fd >= 0 && !S_ISREG(st->st_mode)) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
-}
-
-/* An error or redirect. extra_name/extra_value add one header (Allow,
- * Location, Content-Range). The body is TOP/NNN.html when it exists, else a
- * small built-in page. */
-static void
-respond_status(struct conn *c, int status, const char *extra_name, const char *extra_value)
-{
-	struct stat st;
-	int fd = open_error_page(c, status, &st);
-	char body[512];
-	struct resp_buf bb;
-	resp_init(&bb, body, sizeof body);
-	if (fd < 0)
-		resp_builtin_body(&bb, status);
-
-	struct resp_buf b;
-	begin_head(c, &b, status, "text/html; charset=utf-8", fd >= 0 ? (uint64_t)st.st_size : bb.len);
-	if (extra_name)
-		resp_header(&b, extra_name, extra_value);
-	end_headers(c, &b);
-	size_t head = b.len;
-	if (fd < 0 && !c->head_only)
-		resp_add(&b, body, bb.len);
-	if (b.overflow) {
-		plan_overflow(c, fd, status);
-		return;
-	}
-	plan(c, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
-	c->head_bytes = head;
-}
-
-/* --dev: a 404 that links to the file the client probably meant, put
- * into TOP/404.html (before </body>) or the built-in page. */
-static int
-respond_suggestion(struct conn *c, const char *path, size_t len)
-{
-	char sug[SHS_PATH_MAX], enc[3 * SHS_PATH_MAX];
-	size_t n = suggest_path(c->srv->rootfd, path, len, c->srv->cfg->dotfiles, sug, sizeof sug);
-	long el = n ? path_encode(sug, n, enc, sizeof enc) : -1;
-	if (el < 0)
-		return 0;
-	char snippet[2 * sizeof enc + 128];
-	struct resp_buf sb;
-	resp_init(&sb, snippet, sizeof snippet);
-	resp_adds(&sb, "<p class=\"shs-suggestion\">Did you mean <a href=\"/");
-	for (int pass = 0; pass < 2; pass++) {
-		for (long i = 0; i < el; i++) /* '&' is the one kept byte HTML minds */
-			if (enc[i] == '&')
-				resp_adds(&sb, "&amp;");
-			else
-				resp_add(&sb, enc + i, 1);
-		resp_adds(&sb, pass == 0 ? "\">/" : "</a>?</p>\n");
-	}
-	struct stat st;
-	int fd = open_error_page(c, 404, &st);
-	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
-	char *body = sb.overflow ? NULL : malloc(base + sb.len);
-	size_t blen = 0;
-	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
-		while (blen < base) {
-			ssize_t r = pread(fd, body + blen, base - blen, (off_t)blen);
-			if (r <= 0)
-				break;
-			blen += (size_t)r;
-		}
-	} else if (body) {
-		struct resp_buf bb;
-		resp_init(&bb, body, base);
-		resp_builtin_body(&bb, 404);
-		blen = bb.overflow ? 0 : bb.len;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (!body || blen == 0) {
-		free(body);
-		return 0;
-	}
-	size_t at = live_inject_at(body, blen);
-	memmove(body + at + sb.len, body + at, blen - at);
-	memcpy(body + at, snippet, sb.len);
-	struct cache_entry *e = cache_private(body, blen + sb.len, "text/html; charset=utf-8");
-	if (!e)
-		return 0;
-	struct resp_buf b;
-	begin_head(c, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
-	resp_header(&b, "Cache-Control", "no-cache");
-	end_headers(c, &b);
-	if (b.overflow)
-		plan_overflow(c, -1, 404);
-	else
-		plan_mem(c, 404, b.len, e);
-	cache_unref(e);
-	return 1;
-}
 
 void
 serve_error(struct conn *c, int status)
@@ -227,7 +31,7 @@ serve_error(struct conn *c, int status)
 	 * connection: close after answering, as nginx does. */
 	if (status == 400 || status == 414 || status == 431 || status == 505)
 		c->keep_alive = 0;
-	respond_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
+	reply_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
 }
 
 /* 301 to the directory with its slash. The Location is rebuilt from the
@@ -250,7 +54,7 @@ redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_
 		w += pr->query_len;
 	}
 	loc[w] = '\0';
-	respond_status(c, 301, "Location", loc);
+	reply_status(c, 301, "Location", loc);
 }
 
 /* OPTIONS (any path, or "*"): 204 with Allow, and a CORS preflight answer
@@ -260,7 +64,7 @@ respond_options(struct conn *c, const struct http_request *req)
 {
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 204);
+	reply_common_headers(c, &b, 204);
 	resp_header(&b, "Allow", ALLOW);
 	if (c->srv->cfg->cors && http_find_header(req, "access-control-request-method")) {
 		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
@@ -273,225 +77,34 @@ respond_options(struct conn *c, const struct http_request *req)
 		}
 		resp_header(&b, "Access-Control-Max-Age", "86400");
 	}
-	end_headers(c, &b);
+	reply_end_headers(c, &b);
 	if (b.overflow) {
-		plan_overflow(c, -1, 204);
+		reply_overflow(c, -1, 204);
 		return;
 	}
-	plan(c, 204, b.len, -1, 0, 0);
-}
-
-/* What a file response needs to know besides the fd. */
-struct file_info {
-	const char *name; /* the path asked for: its extension gives the type */
-	size_t name_len;
-	const char *encoding; /* Content-Encoding of a sidecar, or NULL */
-	int vary;             /* a fresh sidecar exists: Vary: Accept-Encoding */
-	struct cache_entry *entry; /* the body is cached here (then fd is -1) */
-	int live_html;             /* --live: the page gets the reload script */
-	char etag[COND_ETAG_MAX];
-	size_t etag_len;
-	char modified[RESP_DATE_LEN + 1];
-};
-
-/* Validators and caching headers shared by 200, 206 and 304. */
-static void
-validator_headers(struct conn *c, struct resp_buf *b, const struct file_info *fi)
-{
-	resp_header(b, "Last-Modified", fi->modified);
-	resp_header(b, "ETag", fi->etag);
-	if (fi->vary)
-		resp_header(b, "Vary", "Accept-Encoding");
-	/* --live: edits must always show, so pages are revalidated each time. */
-	if (fi->live_html)
-		resp_header(b, "Cache-Control", "no-cache");
-	else if (c->srv->cfg->cache_control)
-		resp_header(b, "Cache-Control", c->srv->cfg->cache_control);
+	reply_plan(c, 204, b.len, -1, 0, 0);
 }
 
 static void
-respond_not_modified(struct conn *c, int fd, const struct file_info *fi)
+respond_not_modified(struct conn *c, int fd, const struct reply_file *fi)
 {
 	if (fd >= 0)
 		close(fd);
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 304);
-	validator_headers(c, &b, fi);
-	end_headers(c, &b);
+	reply_common_headers(c, &b, 304);
+	reply_validators(c, &b, fi);
+	reply_end_headers(c, &b);
 	if (b.overflow) {
-		plan_overflow(c, -1, 304);
+		reply_overflow(c, -1, 304);
 		return;
 	}
-	plan(c, 304, b.len, -1, 0, 0);
-}
-
-/* "\r\n--B\r\nContent-Type: T\r\nContent-Range: bytes a-b/size\r\n\r\n" */
-static void
-part_header(struct resp_buf *b, const struct conn *c, const struct range *r)
-{
-	resp_adds(b, "\r\n--");
-	resp_adds(b, c->srv->boundary);
-	resp_adds(b, "\r\nContent-Type: ");
-	resp_adds(b, c->part_type);
-	resp_adds(b, "\r\nContent-Range: bytes ");
-	resp_addu(b, r->first);
-	resp_add(b, "-", 1);
-	resp_addu(b, r->last);
-	resp_add(b, "/", 1);
-	resp_addu(b, (uint64_t)c->file_size);
-	resp_adds(b, "\r\n\r\n");
-}
-
-static void
-part_trailer(struct resp_buf *b, const struct conn *c)
-{
-	resp_adds(b, "\r\n--");
-	resp_adds(b, c->srv->boundary);
-	resp_adds(b, "--\r\n");
-}
-
-int
-serve_next_part(struct conn *c)
-{
-	if (c->nranges == 0 || c->range_idx >= c->nranges)
-		return 0;
-	c->range_idx++;
-	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	if (c->range_idx < c->nranges) {
-		const struct range *r = &c->ranges[c->range_idx];
-		part_header(&b, c, r);
-		c->file_off = (off_t)r->first;
-		c->file_end = (off_t)r->last + 1;
-	} else {
-		part_trailer(&b, c);
-		c->file_off = c->file_end = 0;
-	}
-	c->out_off = 0;
-	c->out_len = b.len;
-	return 1;
-}
-
-/* 206 for the ranges in c->ranges: one part inline, several as
- * multipart/byteranges whose exact length is known up front. */
-static void
-respond_ranges(struct conn *c, int fd, const struct stat *st, const struct file_info *fi,
-               const char *type)
-{
-	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 206);
-	const struct range *r0 = &c->ranges[0];
-	if (c->nranges == 1) {
-		resp_header(&b, "Content-Type", type);
-		resp_adds(&b, "Content-Length: ");
-		resp_addu(&b, r0->last - r0->first + 1);
-		resp_adds(&b, "\r\nContent-Range: bytes ");
-		resp_addu(&b, r0->first);
-		resp_add(&b, "-", 1);
-		resp_addu(&b, r0->last);
-		resp_add(&b, "/", 1);
-		resp_addu(&b, (uint64_t)st->st_size);
-		resp_add(&b, "\r\n", 2);
-	} else {
-		uint64_t total = 0;
-		char scratch[512];
-		struct resp_buf sb;
-		for (unsigned i = 0; i < c->nranges; i++) {
-			resp_init(&sb, scratch, sizeof scratch);
-			part_header(&sb, c, &c->ranges[i]);
-			total += sb.len + c->ranges[i].last - c->ranges[i].first + 1;
-		}
-		resp_init(&sb, scratch, sizeof scratch);
-		part_trailer(&sb, c);
-		total += sb.len;
-		resp_adds(&b, "Content-Type: multipart/byteranges; boundary=");
-		resp_adds(&b, c->srv->boundary);
-		resp_adds(&b, "\r\nContent-Length: ");
-		resp_addu(&b, total);
-		resp_add(&b, "\r\n", 2);
-	}
-	if (fi->encoding)
-		resp_header(&b, "Content-Encoding", fi->encoding);
-	validator_headers(c, &b, fi);
-	end_headers(c, &b);
-	size_t head = b.len;
-	if (c->nranges > 1 && !c->head_only)
-		part_header(&b, c, r0);
-	if (b.overflow) {
-		plan_overflow(c, fd, 206);
-		return;
-	}
-	if (c->nranges == 1 || c->head_only)
-		c->nranges = 0; /* nothing more to interleave */
-	plan(c, 206, b.len, fd, (off_t)r0->first, (off_t)r0->last + 1);
-	c->head_bytes = head;
-}
-
-/* --live: the page with the reload script put in, built in memory. The
- * file on disk is never touched; ranges are not offered on this variant. */
-static void
-respond_injected(struct conn *c, int fd, const struct stat *st, const struct file_info *fi,
-                 const char *type)
-{
-	size_t size = (size_t)st->st_size;
-	char *body = size <= SHS_LIVE_INJECT_MAX ? malloc(size + live_script_len) : NULL;
-	size_t got = 0;
-	while (body && got < size) {
-		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	struct cache_entry *e = NULL;
-	if (body && got == size) {
-		size_t at = live_inject_at(body, size);
-		memmove(body + at + live_script_len, body + at, size - at);
-		memcpy(body + at, live_script, live_script_len);
-		e = cache_private(body, size + live_script_len, type);
-		body = NULL;
-	}
-	free(body);
-	if (!e) {
-		serve_error(c, 500);
-		return;
-	}
-	struct resp_buf b;
-	begin_head(c, &b, 200, type, (uint64_t)e->st.st_size);
-	validator_headers(c, &b, fi);
-	end_headers(c, &b);
-	if (b.overflow)
-		plan_overflow(c, -1, 200);
-	else
-		plan_mem(c, 200, b.len, e);
-	cache_unref(e);
-}
-
-/* GET /__simple-http-server/events: a Server-Sent Events stream, held open
- * by the loop like any other connection and written on each change. */
-static void
-respond_events(struct conn *c)
-{
-	c->keep_alive = 0; /* the stream ends when the connection does */
-	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	common_headers(c, &b, 200);
-	resp_header(&b, "Content-Type", "text/event-stream");
-	resp_header(&b, "Cache-Control", "no-cache");
-	end_headers(c, &b);
-	size_t head = b.len;
-	if (!c->head_only)
-		resp_adds(&b, "retry: 1000\n: simple-http-server live reload\n\n");
-	plan(c, 200, b.len, -1, 0, 0);
-	c->head_bytes = head;
-	c->sse = !c->head_only;
+	reply_plan(c, 304, b.len, -1, 0, 0);
 }
 
 static void
 respond_file(struct conn *c, const struct http_request *req, int fd, const struct stat *st,
-             struct file_info *fi)
+             struct reply_file *fi)
 {
 	if (!fi->entry) {
 		fi->etag_len = 0;
@@ -541,13 +154,13 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 			c->range_idx = 0;
 			c->part_type = type;
 			c->file_size = st->st_size;
-			respond_ranges(c, fd, st, fi, type);
+			byteranges_respond(c, fd, st, fi, type);
 			return;
 		case RANGE_UNSATISFIABLE: {
 			char cr[40];
 			snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)st->st_size);
 			close(fd);
-			respond_status(c, 416, "Content-Range", cr);
+			reply_status(c, 416, "Content-Range", cr);
 			return;
 		}
 		case RANGE_IGNORE:
@@ -556,19 +169,19 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	}
 
 	if (fi->live_html) {
-		respond_injected(c, fd, st, fi, type);
+		live_respond_page(c, fd, st, fi, type);
 		return;
 	}
 
 	struct resp_buf b;
-	begin_head(c, &b, 200, type, (uint64_t)st->st_size);
+	reply_head_with_body(c, &b, 200, type, (uint64_t)st->st_size);
 	if (fi->encoding)
 		resp_header(&b, "Content-Encoding", fi->encoding);
 	resp_header(&b, "Accept-Ranges", "bytes");
-	validator_headers(c, &b, fi);
-	end_headers(c, &b);
+	reply_validators(c, &b, fi);
+	reply_end_headers(c, &b);
 	if (b.overflow) {
-		plan_overflow(c, fd, 200);
+		reply_overflow(c, fd, 200);
 		return;
 	}
 	if (fd >= 0 && !fi->vary && !fi->entry) {
@@ -579,16 +192,16 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 		                       fi->etag_len, fi->modified, srv->now_ms);
 		if (fi->entry) {
 			close(fd);
-			plan_mem(c, 200, b.len, fi->entry);
+			reply_plan_mem(c, 200, b.len, fi->entry);
 			cache_unref(fi->entry);
 			return;
 		}
 	}
 	if (fi->entry) {
-		plan_mem(c, 200, b.len, fi->entry);
+		reply_plan_mem(c, 200, b.len, fi->entry);
 		return;
 	}
-	plan(c, 200, b.len, fd, 0, st->st_size);
+	reply_plan(c, 200, b.len, fd, 0, st->st_size);
 }
 
 /* Precompressed sidecars, best first when q-values tie. */
@@ -626,7 +239,7 @@ newer_or_same(const struct timespec *a, const struct timespec *b)
  * swaps *fd and *st for the best one. path has room for the extension. */
 static void
 choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_t len, int *fd,
-               struct stat *st, struct file_info *fi)
+               struct stat *st, struct reply_file *fi)
 {
 	const struct http_header *ae = http_find_header(req, "accept-encoding");
 	int best_q = 0, best_fd = -1;
@@ -755,7 +368,7 @@ serve_request(struct conn *c, const struct http_request *req)
 	const struct server_config *cfg = c->srv->cfg;
 	if (cfg->live && pr.len == sizeof LIVE_EVENTS_PATH - 1 &&
 	    memcmp(path, LIVE_EVENTS_PATH, pr.len) == 0) {
-		respond_events(c);
+		live_respond_events(c);
 		return;
 	}
 
@@ -771,7 +384,7 @@ serve_request(struct conn *c, const struct http_request *req)
 		struct cache_entry *e = cache_lookup(&srv->cache, path, len, srv->now_ms,
 		                                     srv->rootfd, srv->cfg->precompressed);
 		if (e) {
-			struct file_info fi = {.name = path, .name_len = len, .entry = e};
+			struct reply_file fi = {.name = path, .name_len = len, .entry = e};
 			memcpy(fi.etag, e->etag, e->etag_len + 1);
 			fi.etag_len = e->etag_len;
 			memcpy(fi.modified, e->modified, sizeof fi.modified);
@@ -796,7 +409,7 @@ serve_request(struct conn *c, const struct http_request *req)
 			log_warn("open %s: %s", path, strerror(-fd));
 		if (status == 404 && cfg->dev) {
 			path[pr.len] = '\0';
-			if (respond_suggestion(c, path, pr.len))
+			if (suggest_respond(c, path, pr.len))
 				return;
 		}
 		serve_error(c, status);
@@ -812,7 +425,7 @@ serve_request(struct conn *c, const struct http_request *req)
 		serve_error(c, 403);
 		return;
 	}
-	struct file_info fi = {.name = path, .name_len = len, .live_html = live_html};
+	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
 	if (c->srv->cfg->precompressed && !live_html)
 		choose_sidecar(c, req, path, len, &fd, &st, &fi);
 	respond_file(c, req, fd, &st, &fi);
@@ -829,13 +442,13 @@ serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char
 	}
 	(void)req;
 	struct resp_buf b;
-	begin_head(c, &b, 200, type, (uint64_t)st.st_size);
+	reply_head_with_body(c, &b, 200, type, (uint64_t)st.st_size);
 	resp_header(&b, "Cache-Control", "no-cache");
 	resp_header(&b, "Vary", "Accept");
-	end_headers(c, &b);
+	reply_end_headers(c, &b);
 	if (b.overflow) {
-		plan_overflow(c, fd, 200);
+		reply_overflow(c, fd, 200);
 		return;
 	}
-	plan(c, 200, b.len, fd, 0, st.st_size);
+	reply_plan(c, 200, b.len, fd, 0, st.st_size);
 }

@@ -2,12 +2,16 @@
 #include "suggest.h"
 
 #include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
+#include "live.h"
 #include "path.h"
+#include "reply.h"
 
 static int
 lower(int c)
@@ -112,4 +116,68 @@ suggest_path(int rootfd, const char *path, size_t len, int dotfiles, char *out, 
 	}
 	closedir(d);
 	return best_len;
+}
+
+/* --dev: a 404 that links to the file the client probably meant, put
+ * into TOP/404.html (before </body>) or the built-in page. */
+int
+suggest_respond(struct conn *c, const char *path, size_t len)
+{
+	char sug[SHS_PATH_MAX], enc[3 * SHS_PATH_MAX];
+	size_t n = suggest_path(c->srv->rootfd, path, len, c->srv->cfg->dotfiles, sug, sizeof sug);
+	long el = n ? path_encode(sug, n, enc, sizeof enc) : -1;
+	if (el < 0)
+		return 0;
+	char snippet[2 * sizeof enc + 128];
+	struct resp_buf sb;
+	resp_init(&sb, snippet, sizeof snippet);
+	resp_adds(&sb, "<p class=\"shs-suggestion\">Did you mean <a href=\"/");
+	for (int pass = 0; pass < 2; pass++) {
+		for (long i = 0; i < el; i++) /* '&' is the one kept byte HTML minds */
+			if (enc[i] == '&')
+				resp_adds(&sb, "&amp;");
+			else
+				resp_add(&sb, enc + i, 1);
+		resp_adds(&sb, pass == 0 ? "\">/" : "</a>?</p>\n");
+	}
+	struct stat st;
+	int fd = reply_error_page(c, 404, &st);
+	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
+	char *body = sb.overflow ? NULL : malloc(base + sb.len);
+	size_t blen = 0;
+	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
+		while (blen < base) {
+			ssize_t r = pread(fd, body + blen, base - blen, (off_t)blen);
+			if (r <= 0)
+				break;
+			blen += (size_t)r;
+		}
+	} else if (body) {
+		struct resp_buf bb;
+		resp_init(&bb, body, base);
+		resp_builtin_body(&bb, 404);
+		blen = bb.overflow ? 0 : bb.len;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!body || blen == 0) {
+		free(body);
+		return 0;
+	}
+	size_t at = live_inject_at(body, blen);
+	memmove(body + at + sb.len, body + at, blen - at);
+	memcpy(body + at, snippet, sb.len);
+	struct cache_entry *e = cache_private(body, blen + sb.len, "text/html; charset=utf-8");
+	if (!e)
+		return 0;
+	struct resp_buf b;
+	reply_head_with_body(c, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
+	resp_header(&b, "Cache-Control", "no-cache");
+	reply_end_headers(c, &b);
+	if (b.overflow)
+		reply_overflow(c, -1, 404);
+	else
+		reply_plan_mem(c, 404, b.len, e);
+	cache_unref(e);
+	return 1;
 }
