@@ -894,3 +894,60 @@ h_imf_date(const char *s, long long *t)
 	*t = (long long)when;
 	return 1;
 }
+
+int
+h_settled_fds(pid_t pid, int want, int timeout_ms)
+{
+	int last = -2, same = 0;
+	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+		int n = h_count_fds(pid);
+		if (want >= 0 && n == want)
+			return n;
+		same = n == last ? same + 1 : 0;
+		if (want < 0 && same >= 4)
+			return n;
+		last = n;
+		usleep(20000);
+	}
+	return last;
+}
+
+const char *
+h_describe_status(int status, char *buf, size_t cap)
+{
+	if (status == -1)
+		snprintf(buf, cap, "still running after 10 s, killed");
+	else if (WIFEXITED(status))
+		snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, cap, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, cap, "wait status %#x", status);
+	return buf;
+}
+
+static pid_t teardown_runner;
+static int teardown_count;
+static const char *teardown_suite;
+
+static void
+report_teardown_failures(void)
+{
+	if (getpid() != teardown_runner || teardown_count == 0)
+		return;
+	fprintf(stderr, "%s: FAILED: %d server(s) did not exit 0 after SIGTERM (see above)\n",
+	        teardown_suite, teardown_count);
+	fflush(NULL);
+	_exit(EXIT_FAILURE);
+}
+
+void
+h_teardown_failed(const char *suite)
+{
+	if (teardown_count++ == 0) {
+		teardown_runner = getpid();
+		teardown_suite = suite;
+		if (atexit(report_teardown_failures) != 0)
+			abort();
+	}
+}

@@ -177,41 +177,6 @@ static struct {
 	int fds;               /* srv's open fds after one request */
 } fx = {.srv = {.pid = -1, .out_fd = -1}, .plain = {.pid = -1, .out_fd = -1}};
 
-static pid_t runner_pid;
-static int teardown_failures;
-
-/* Check ignores failures in an unchecked teardown: the runner's exit status
- * carries them instead. Forked test processes inherit this handler. */
-static void
-report_teardown_failures(void)
-{
-	if (getpid() != runner_pid || teardown_failures == 0)
-		return;
-	fprintf(stderr,
-	        "check_livemode: FAILED: %d server(s) did not exit 0 after SIGTERM (see above)\n",
-	        teardown_failures);
-	fflush(NULL);
-	_exit(EXIT_FAILURE);
-}
-
-/* The fd count once it has held still (or reached want). */
-static int
-settled_fds(pid_t pid, int want, int timeout_ms)
-{
-	int last = -2, same = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		int n = h_count_fds(pid);
-		if (want >= 0 && n == want)
-			return n;
-		same = n == last ? same + 1 : 0;
-		if (want < 0 && same >= 4)
-			return n;
-		last = n;
-		usleep(20000);
-	}
-	return last;
-}
-
 /* One request with Connection: close, so the fd baseline includes whatever
  * the server opens lazily. */
 static void
@@ -261,22 +226,8 @@ fixture_start(void (*build)(const char *root), const char *const *flags, int wit
 	if (with_plain)
 		start_server(&fx.plain, fx.plain_log, NULL);
 	warm_up(fx.srv.port);
-	fx.fds = settled_fds(fx.srv.pid, -1, 2000);
+	fx.fds = h_settled_fds(fx.srv.pid, -1, 2000);
 	ck_assert_msg(fx.fds > 0, "cannot count the fds of pid %d", (int)fx.srv.pid);
-}
-
-static const char *
-describe_status(int status, char *buf, size_t cap)
-{
-	if (status == -1)
-		snprintf(buf, cap, "still running after 10 s, killed");
-	else if (WIFEXITED(status))
-		snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, cap, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, cap, "wait status %#x", status);
-	return buf;
 }
 
 static void
@@ -293,8 +244,8 @@ stop_loudly(struct h_server *s, const char *log)
 		        "check_livemode: FAILURE: after SIGTERM the server (top dir %s) "
 		        "gave %s, expected exit status 0\n--- server log (tail) ---\n%s\n"
 		        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-		        fx.root, describe_status(status, what, sizeof what), tail);
-		teardown_failures++;
+		        fx.root, h_describe_status(status, what, sizeof what), tail);
+		h_teardown_failed("check_livemode");
 	}
 }
 
@@ -896,7 +847,7 @@ END_TEST
 
 START_TEST(test_no_fd_leak)
 {
-	int n = settled_fds(fx.srv.pid, fx.fds, 5000);
+	int n = h_settled_fds(fx.srv.pid, fx.fds, 5000);
 	char list[4096];
 	h_list_fds(fx.srv.pid, list, sizeof list);
 	ck_assert_msg(n == fx.fds, "server has %d fds open, %d after warm-up: %s", n, fx.fds, list);
@@ -1118,7 +1069,7 @@ START_TEST(test_client_leaves)
 	enum { N = 6 };
 	struct sse s[N];
 	struct sse_msg m;
-	int before = settled_fds(fx.srv.pid, -1, 2000);
+	int before = h_settled_fds(fx.srv.pid, -1, 2000);
 	for (int i = 0; i < N; i++)
 		sse_open(&s[i], fx.srv.port);
 	sse_settle(&s[0], SETTLE_MS);
@@ -1153,7 +1104,7 @@ START_TEST(test_client_leaves)
 	for (int i = 0; i < N; i++)
 		if (s[i].fd >= 0)
 			sse_close(&s[i]);
-	int after = settled_fds(fx.srv.pid, before, 3000);
+	int after = h_settled_fds(fx.srv.pid, before, 3000);
 	char list[4096];
 	h_list_fds(fx.srv.pid, list, sizeof list);
 	ck_assert_msg(after == before, "server has %d fds, %d before the streams: %s", after,
@@ -1457,12 +1408,6 @@ server_tcase(const char *name, void (*setup)(void), int timeout)
 Suite *
 livemode_suite(void)
 {
-	static int registered;
-	if (!registered) {
-		runner_pid = getpid();
-		atexit(report_teardown_failures);
-		registered = 1;
-	}
 	Suite *s = suite_create("livemode");
 
 	TCase *tc = server_tcase("inject", setup_inject, 60);

@@ -6,7 +6,7 @@
  * (SIGTERM, waitpid, exit status 0) runs even when tests fail. Check ignores a
  * failure in an unchecked teardown, so a server that does not exit 0 is
  * reported loudly on stderr and makes the runner exit non-zero
- * (report_teardown_failures). The servers get short timeouts as flags (1 s,
+ * (h_teardown_failed). The servers get short timeouts as flags (1 s,
  * or 10 s where connections must stay open), so the timeout tests take
  * seconds, not minutes. SHS_TEST_VERBOSE=1 prints the figures behind the
  * assertions (how many clients were shed, bytes received, delays).
@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "suites.h"
 
 /* A hung server fails a read after this long instead of hanging the run. */
@@ -551,40 +552,6 @@ static struct {
 	int fds; /* the server's open fds after one request */
 } fx = {.srv = {.pid = -1, .out_fd = -1}};
 
-static pid_t runner_pid;
-static int teardown_failures;
-
-/* Check ignores a failure in an unchecked teardown, so the runner's exit
- * status carries it. Forked test processes inherit this handler but are not
- * the runner. */
-static void
-report_teardown_failures(void)
-{
-	if (getpid() != runner_pid || teardown_failures == 0)
-		return;
-	fprintf(stderr,
-	        "check_robust: FAILED: %d server(s) did not exit 0 after SIGTERM (see above)\n",
-	        teardown_failures);
-	fflush(NULL);
-	_exit(EXIT_FAILURE);
-}
-
-/* The fd count once it has held still for a few samples. */
-static int
-settled_fds(pid_t pid, int timeout_ms)
-{
-	int last = -2, same = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		int n = count_fds(pid);
-		same = n == last ? same + 1 : 0;
-		if (same >= 4)
-			return n;
-		last = n;
-		sleep_ms(20);
-	}
-	return last;
-}
-
 static void
 build_root(const struct fixture_spec *spec)
 {
@@ -620,7 +587,7 @@ fixture_start(const struct fixture_spec *spec)
 	if (srv_start(&fx.srv, fx.root, fx.log, spec->flags, spec->nofile, err, sizeof err) != 0)
 		ck_abort_msg("starting the server: %s", err);
 	warm_up(fx.srv.port);
-	fx.fds = settled_fds(fx.srv.pid, 2000);
+	fx.fds = h_settled_fds(fx.srv.pid, -1, 2000);
 	ck_assert_msg(fx.fds > 0, "cannot count the fds of pid %d", (int)fx.srv.pid);
 }
 
@@ -638,7 +605,7 @@ fixture_stop(void)
 			        "gave %s, expected exit status 0\n--- server log (tail) ---\n%s\n"
 			        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
 			        fx.root, describe_status(status, what, sizeof what), tail);
-			teardown_failures++;
+			h_teardown_failed("check_robust");
 		}
 	}
 	rmtree(fx.base);
@@ -2220,12 +2187,6 @@ robust_tcase(const char *name, void (*setup)(void), int timeout)
 Suite *
 robust_suite(void)
 {
-	static int registered;
-	if (!registered) {
-		runner_pid = getpid();
-		atexit(report_teardown_failures);
-		registered = 1;
-	}
 	Suite *s = suite_create("robust");
 
 	TCase *tc = robust_tcase("timeouts", setup_timeouts, 30);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "suites.h"
 
 /* ---- the server under test -------------------------------------------- */
@@ -226,22 +227,6 @@ server_start(const char *const *flags)
 	}
 }
 
-/* A bad server exit found by an unchecked teardown: Check has no test to
- * fail for it, so the runner prints it and exits non-zero at the end,
- * after Check has reported the tests themselves. */
-static pid_t runner_pid;
-static int server_exit_failures;
-
-static void
-fail_runner_on_bad_exit(void)
-{
-	if (getpid() != runner_pid || server_exit_failures == 0)
-		return;
-	fprintf(stderr, "check_semantics: FATAL: %d server(s) did not exit cleanly (see above)\n",
-	        server_exit_failures);
-	_exit(EXIT_FAILURE);
-}
-
 /* Unchecked teardown: SIGTERM, wait (at most 10 s), demand exit status 0
  * (under `make asan` a sanitizer report makes it non-zero). */
 static void
@@ -273,11 +258,7 @@ server_stop(void)
 	if (why[0] != '\0') {
 		fprintf(stderr, "check_semantics: FATAL: the server of this TCase %s:\n", why);
 		dump_server_stderr();
-		if (server_exit_failures++ == 0) {
-			runner_pid = getpid();
-			if (atexit(fail_runner_on_bad_exit) != 0)
-				abort();
-		}
+		h_teardown_failed("check_semantics"); /* Check ignores unchecked teardowns */
 	}
 	remove_tree(srv.base);
 	srv.base[0] = '\0';

@@ -6,7 +6,7 @@
  * the forked tests inherit its pid and port, and the teardown runs even when
  * tests fail. A teardown cannot fail a test, so a server that does not exit 0
  * on SIGTERM is reported loudly on stderr and makes the runner exit non-zero
- * (see report_teardown_failures). A checked setup names a server that died
+ * (see h_teardown_failed). A checked setup names a server that died
  * in an earlier test, and one server per TCase keeps a crash from taking the
  * whole suite down. Each server TCase ends with a test that compares the
  * server's open fds with the count taken when the fixture started.
@@ -153,43 +153,6 @@ static struct {
 	int fds; /* the server's open fds after one request */
 } fx = {.srv = {.pid = -1, .out_fd = -1}};
 
-static pid_t runner_pid;
-static int teardown_failures;
-
-/* Check ignores a failure in an unchecked teardown, so the runner's exit
- * status carries it instead. Forked test processes inherit this handler but
- * are not the runner. */
-static void
-report_teardown_failures(void)
-{
-	if (getpid() != runner_pid || teardown_failures == 0)
-		return;
-	fprintf(stderr,
-	        "check_server: FAILED: %d server(s) did not exit 0 after SIGTERM (see above)\n",
-	        teardown_failures);
-	fflush(NULL);
-	_exit(EXIT_FAILURE);
-}
-
-/* The fd count once it has held still for a few samples (closing a
- * connection the client closed takes the server a moment). */
-static int
-settled_fds(pid_t pid, int want, int timeout_ms)
-{
-	int last = -2, same = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
-		int n = h_count_fds(pid);
-		if (want >= 0 && n == want)
-			return n;
-		same = n == last ? same + 1 : 0;
-		if (want < 0 && same >= 4)
-			return n;
-		last = n;
-		usleep(20000);
-	}
-	return last;
-}
-
 /* One full request with Connection: close, so the fd baseline includes
  * whatever the server opens lazily. */
 static void
@@ -219,22 +182,8 @@ fixture_start(void (*build)(const char *base, const char *root))
 	if (h_server_start(&fx.srv, fx.root, fx.log, NULL, err, sizeof err) != 0)
 		ck_abort_msg("starting the server: %s", err);
 	warm_up();
-	fx.fds = settled_fds(fx.srv.pid, -1, 2000);
+	fx.fds = h_settled_fds(fx.srv.pid, -1, 2000);
 	ck_assert_msg(fx.fds > 0, "cannot count the fds of pid %d", (int)fx.srv.pid);
-}
-
-static const char *
-describe_status(int status, char *buf, size_t cap)
-{
-	if (status == -1)
-		snprintf(buf, cap, "still running after 10 s, killed");
-	else if (WIFEXITED(status))
-		snprintf(buf, cap, "exit status %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, cap, "killed by signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, cap, "wait status %#x", status);
-	return buf;
 }
 
 static void
@@ -250,8 +199,8 @@ fixture_stop(void)
 			        "check_server: FAILURE: after SIGTERM the server (top dir %s) "
 			        "gave %s, expected exit status 0\n--- server log (tail) ---\n%s\n"
 			        "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n",
-			        fx.root, describe_status(status, what, sizeof what), tail);
-			teardown_failures++;
+			        fx.root, h_describe_status(status, what, sizeof what), tail);
+			h_teardown_failed("check_server");
 		}
 	}
 	h_rmtree(fx.base);
@@ -1083,7 +1032,7 @@ END_TEST
  * the fds it had after its first request. */
 START_TEST(test_no_fd_leak)
 {
-	int n = settled_fds(fx.srv.pid, fx.fds, 5000);
+	int n = h_settled_fds(fx.srv.pid, fx.fds, 5000);
 	char list[4096];
 	h_list_fds(fx.srv.pid, list, sizeof list);
 	ck_assert_msg(n == fx.fds, "server has %d fds open, %d after warm-up: %s", n, fx.fds, list);
@@ -1475,12 +1424,6 @@ server_tcase(const char *name, void (*setup)(void), int timeout)
 Suite *
 server_suite(void)
 {
-	static int registered;
-	if (!registered) {
-		runner_pid = getpid();
-		atexit(report_teardown_failures);
-		registered = 1;
-	}
 	Suite *s = suite_create("server");
 
 	TCase *tc = server_tcase("files", setup_core, 30);

@@ -65,6 +65,20 @@ int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 int h_alive(pid_t pid);
 /* Entries in /proc/PID/fd, or -1. */
 int h_count_fds(pid_t pid);
+
+/* The fd count of pid once it has held still for a few samples, or as soon
+ * as it equals want (want < 0: no target). */
+int h_settled_fds(pid_t pid, int want, int timeout_ms);
+
+/* "exit status 3", "killed by signal 9", ...; status -1 means the server
+ * had to be killed after the wait. Returns buf. */
+const char *h_describe_status(int status, char *buf, size_t cap);
+
+/* Records that a server stopped badly in an unchecked teardown. Check
+ * ignores failures there, so the process that recorded it (the runner)
+ * prints a summary at exit and exits non-zero, after Check's own report;
+ * forked test processes inherit the handler but are not the runner. */
+void h_teardown_failed(const char *suite);
 /* "3->socket:[123] 4->/tmp/x ..." for failure messages. */
 void h_list_fds(pid_t pid, char *buf, size_t cap);
 /* The last cap-1 bytes of a file (a server log) as a string. */
