@@ -3,13 +3,16 @@
 # lighttpd and h2o, side by side on loopback (see tests/bench/README.md).
 #
 # Every server is pinned to CPU 0 and every load generator to CPU 1. The
-# primary figure is server CPU time per request: utime+stime of the server
-# process from /proc/PID/stat before and after a bounded load run, divided by
+# primary figure is server CPU time per request: the CPU time of the server's
+# threads (and live children) from /proc/PID/task/*/schedstat, in ns, before
+# and after a bounded load run, divided by
 # the requests the load generator completed. Each scenario runs BENCH_ROUNDS
 # times, alternating servers (A B C ... A B C ...), and the median is kept.
 #
 #   BENCH_SECONDS  length of each timed (wrk) run, default 5
 #   BENCH_ROUNDS   rounds per scenario, default 3
+#   BENCH_ONLY     run only these parts (space-separated): scenario names
+#                  (wrk-c50-13B ab-c50-13B ...), siege, strace; default all
 #   SHS_BIN        our binary, default ./simple-http-server
 #
 # Writes tests/bench/out/results.md (and raw.tsv, logs/). Servers are stopped
@@ -23,10 +26,13 @@ OUT=$BENCH/out
 BIN=${SHS_BIN:-$REPO/simple-http-server}
 SECS=${BENCH_SECONDS:-5}
 ROUNDS=${BENCH_ROUNDS:-3}
+ONLY=${BENCH_ONLY:-}
 START=$SECONDS
 export PATH="$PATH:/usr/sbin:/sbin"
 export LC_ALL=C
 
+# wanted PART: is PART selected by BENCH_ONLY (or is everything)?
+wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 log() { printf '[%4ds] %s\n' $((SECONDS - START)) "$*"; }
 die() {
 	printf 'bench: %s\n' "$*" >&2
@@ -111,7 +117,6 @@ if [ "$(nproc)" -lt 2 ]; then
 	log "warning: one CPU only; server and load generator share it"
 	LOAD_CPU=0
 fi
-HZ=$(getconf CLK_TCK)
 
 # ---- 2. floor server, document root, configs ----
 rm -rf "$OUT/logs" "$OUT/nginx" "$OUT/raw.tsv"
@@ -265,17 +270,17 @@ fi
 log "servers: ${SERVERS[*]}"
 
 # ---- 3. measuring ----
-# utime+stime (+ reaped children) of PID and its live descendants, in ticks.
-ticks() {
-	local st f t c
-	st=$(<"/proc/$1/stat") || {
-		echo 0
-		return
-	}
-	read -ra f <<<"${st##*) }" # f[0] is field 3 (state)
-	t=$((f[11] + f[12] + f[13] + f[14]))
+# CPU time of PID's threads and its live descendants, in nanoseconds: the
+# first field of /proc/PID/task/TID/schedstat. utime+stime in /proc/PID/stat
+# count whole clock ticks (10 ms), too coarse for a 20000-request ab run
+# (0.5 µs a request per tick).
+cpu_ns() {
+	local t=0 s c
+	for s in /proc/"$1"/task/*/schedstat; do
+		read -r c _ <"$s" 2>/dev/null && t=$((t + c))
+	done
 	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		t=$((t + $(ticks "$c")))
+		t=$((t + $(cpu_ns "$c")))
 	done
 	echo "$t"
 }
@@ -293,12 +298,12 @@ printf 'scenario\tserver\tround\trequests\tseconds\treq_per_s\tmib_per_s\tcpu_us
 	>"$OUT/raw.tsv"
 declare -A RATE=() MIBS=() CPU=() ERRS=() RUNS=()
 
-# record SCEN NAME ROUND REQUESTS SECONDS BYTES ERRORS TICKS
+# record SCEN NAME ROUND REQUESTS SECONDS BYTES ERRORS CPU_NS
 record() {
 	local k="$1|$2" rate mib cpu
 	rate=$(calc "$4 / $5")
 	mib=$(calc "$6 / $5 / 1048576")
-	cpu=$(calc "$4 > 0 ? $8 * 1000000 / $HZ / $4 : 0")
+	cpu=$(calc "$4 > 0 ? $8 / 1000 / $4 : 0")
 	RATE[$k]+="$rate "
 	MIBS[$k]+="$mib "
 	CPU[$k]+="$cpu "
@@ -321,10 +326,10 @@ failed() { # SCEN NAME ROUND LOGFILE
 # run_wrk SCEN NAME ROUND CONNS PATH
 run_wrk() {
 	local lf="$OUT/logs/$1-$2-$3.log" t0 t1 line rc=0
-	t0=$(ticks "${PID[$2]}")
+	t0=$(cpu_ns "${PID[$2]}")
 	timeout -k 5 $((SECS + 30)) taskset -c "$LOAD_CPU" wrk -t1 -c"$4" -d"${SECS}s" \
 		--timeout 5s -s "$OUT/report.lua" "http://127.0.0.1:${PORT[$2]}$5" >"$lf" 2>&1 || rc=$?
-	t1=$(ticks "${PID[$2]}")
+	t1=$(cpu_ns "${PID[$2]}")
 	line=$(grep '^BENCH ' "$lf" || true)
 	if [ $rc -ne 0 ] || [ -z "$line" ]; then
 		failed "$1" "$2" "$3" "$lf"
@@ -342,10 +347,10 @@ run_wrk() {
 run_ab() {
 	local lf="$OUT/logs/$1-$2-$3.log" t0 t1 rc=0 ka=()
 	[ -z "${6:-}" ] || ka=("$6")
-	t0=$(ticks "${PID[$2]}")
+	t0=$(cpu_ns "${PID[$2]}")
 	timeout -k 5 120 taskset -c "$LOAD_CPU" ab -q -r -s 10 "${ka[@]}" -n "$4" -c "$5" \
 		"http://127.0.0.1:${PORT[$2]}/hello.txt" >"$lf" 2>&1 || rc=$?
-	t1=$(ticks "${PID[$2]}")
+	t1=$(cpu_ns "${PID[$2]}")
 	local ndone fail non2xx secs bytes
 	ndone=$(awk '/^Complete requests:/ { print $3 }' "$lf")
 	fail=$(awk '/^Failed requests:/ { print $3 }' "$lf")
@@ -377,6 +382,7 @@ declare -A TITLE=(
 	[wrk-c10-13MiB]="wrk -t1 -c10, 13 MiB (MiB/s)"
 )
 for scen in "${SCENARIOS[@]}"; do
+	wanted "$scen" || continue
 	case $scen in *KiB | *MiB) list=("${LARGE[@]}") ;; *) list=("${SMALL[@]}") ;; esac
 	for r in $(seq "$ROUNDS"); do
 		log "${TITLE[$scen]}: round $r/$ROUNDS"
@@ -396,7 +402,9 @@ done
 
 # siege availability: once per server, bounded by -t10S.
 declare -A SIEGE=()
-if have siege; then
+if ! wanted siege; then
+	log "siege not selected (BENCH_ONLY)"
+elif have siege; then
 	cat >"$OUT/siegerc" <<'EOF'
 verbose = false
 quiet = false
@@ -412,11 +420,11 @@ EOF
 		log "siege -b -c100 -t10S, 13 B: $s"
 		lf="$OUT/logs/siege-$s.log"
 		rc=0
-		t0=$(ticks "${PID[$s]}")
+		t0=$(cpu_ns "${PID[$s]}")
 		HOME="$OUT" SIEGERC="$OUT/siegerc" timeout -k 5 40 taskset -c "$LOAD_CPU" \
 			siege -R "$OUT/siegerc" -b -c100 -t10S "http://127.0.0.1:${PORT[$s]}/hello.txt" \
 			>"$lf" 2>&1 || rc=$?
-		t1=$(ticks "${PID[$s]}")
+		t1=$(cpu_ns "${PID[$s]}")
 		avail=$(awk -F'[:%]' '/Availability/ { gsub(/[ \t]/, "", $2); print $2 }' "$lf")
 		trans=$(awk '/^Transactions:/ { print $2 }' "$lf")
 		failt=$(awk '/^Failed transactions:/ { print $3 }' "$lf")
@@ -425,7 +433,7 @@ EOF
 			SIEGE[$s]="| $s | failed (rc $rc, see logs/siege-$s.log) | | | | |"
 			log "  $s: siege failed (rc $rc)"
 		else
-			cpu=$(calc "$trans > 0 ? $((t1 - t0)) * 1000000 / $HZ / $trans : 0")
+			cpu=$(calc "$trans > 0 ? $((t1 - t0)) / 1000 / $trans : 0")
 			SIEGE[$s]="| $s | $avail % | $trans | ${failt:-?} | ${rate:-?} | $(printf '%.2f' "$cpu") |"
 			log "  $s: availability $avail %, $trans transactions, $(printf '%.2f' "$cpu") us/trans"
 		fi
@@ -437,7 +445,9 @@ fi
 
 # Syscalls per keep-alive request: strace -c over a fixed ab -k run.
 declare -A SYSC=()
-if have strace; then
+if ! wanted strace; then
+	log "strace not selected (BENCH_ONLY)"
+elif have strace; then
 	for s in "${SMALL[@]}"; do
 		log "strace -c -f during ab -k -n 5000 -c 10: $s"
 		sf="$OUT/logs/strace-$s.txt"
@@ -506,7 +516,7 @@ version() {
 		[ -z "${WHY[$s]:-}" ] || echo "- **$s unavailable**: ${WHY[$s]}"
 	done
 	echo
-	echo "CPU = server CPU time (utime+stime from /proc/PID/stat) per request, µs."
+	echo "CPU = server CPU time (sum of /proc/PID/task/*/schedstat) per request, µs."
 	echo "ours/x: for req/s > 1 means we serve more; for CPU < 1 means we use less."
 	echo
 	echo "## Headline: server CPU µs per request, ours / floor and ours / best peer"
@@ -514,6 +524,7 @@ version() {
 	echo "| scenario | ours | floor | best peer | ours/floor | ours/best peer |"
 	echo "|---|---:|---:|---:|---:|---:|"
 	for scen in "${SCENARIOS[@]}"; do
+		wanted "$scen" || continue
 		o=$(median <<<"${CPU[$scen|ours]:-}")
 		fl=$(median <<<"${CPU[$scen|floor]:-}")
 		best='' bestn=''
@@ -532,6 +543,7 @@ version() {
 			"$(ratio "$o" "$fl")" "$(ratio "$o" "$best")"
 	done
 	for scen in "${SCENARIOS[@]}"; do
+		wanted "$scen" || continue
 		echo
 		echo "## ${TITLE[$scen]}"
 		echo
