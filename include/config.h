@@ -56,8 +56,14 @@
 #define SHS_HEADER_TIMEOUT_MS 10000 /* a whole head must arrive in this time (slowloris) */
 #define SHS_IDLE_TIMEOUT_MS 15000   /* keep-alive connection with no request in flight */
 #define SHS_SEND_TIMEOUT_MS 30000   /* client that stops reading a response */
-#define SHS_LINGER_TIMEOUT_MS 2000  /* draining input after our FIN, so no RST eats the answer */
-#define SHS_SHUTDOWN_GRACE_MS 5000  /* SIGTERM: in-flight responses get this long to finish */
+/* TCP_DEFER_ACCEPT on our listeners: the kernel wakes us for a connection
+ * only once its first bytes are in, so accept, read, answer and (for a
+ * Connection: close client) close take one wake-up and no epoll_ctl. A
+ * client that sends nothing is accepted after this long anyway (one SYN-ACK
+ * retransmit), and the header timeout then applies as usual. */
+#define SHS_DEFER_ACCEPT_S 1
+#define SHS_LINGER_TIMEOUT_MS 2000 /* draining input after our FIN, so no RST eats the answer */
+#define SHS_SHUTDOWN_GRACE_MS 5000 /* SIGTERM: in-flight responses get this long to finish */
 
 /* Bytes discarded while lingering before we stop caring and close. */
 #define SHS_LINGER_MAX (64 * 1024)

@@ -1,6 +1,8 @@
 /* net.c - listening sockets and address formatting. See net.h. */
 #include "net.h"
 
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -29,6 +31,9 @@ listen_on(const struct addrinfo *ai, int backlog)
 	 * than per connection. Responses to pipelined or keep-alive requests
 	 * must not wait for the client's delayed ACK (Nagle). */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+		goto fail;
+	int defer = SHS_DEFER_ACCEPT_S; /* see config.h */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) != 0)
 		goto fail;
 	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0)
 		goto fail;

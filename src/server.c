@@ -193,7 +193,8 @@ accept_clients(struct server *srv, struct server_listener *l)
 {
 	srv->accept_paused = 0;
 	while (l->fd >= 0) {
-		if (!srv->free_list && srv->used_slots == srv->cfg->max_conns && slots_coming(srv)) {
+		if (!srv->free_list && srv->used_slots == srv->cfg->max_conns &&
+		    slots_coming(srv)) {
 			/* Full, but slots are about to free up: leave clients in
 			 * the backlog for a moment rather than turn them away. */
 			srv->accept_paused = 1;
@@ -241,25 +242,32 @@ accept_clients(struct server *srv, struct server_listener *l)
 			shed(fd);
 			continue;
 		}
+		srv->active++;
+		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
+		/* Deferred accept means the request is usually here already:
+		 * answer it before registering, so a Connection: close client
+		 * costs accept, read, send and close and no epoll_ctl. */
+		run(srv, c);
+		if (c->state == CONN_DONE) {
+			/* No event of this batch can name it (it was never
+			 * registered), so its slot is reusable at once. */
+			if (srv->released == c) {
+				srv->released = c->next;
+				c->next = srv->free_list;
+				srv->free_list = c;
+			}
+			continue;
+		}
+		/* It waits for bytes or for room to write. EPOLL_CTL_ADD reports
+		 * readiness that came meanwhile, so no edge is lost. */
 		struct epoll_event ev = {
 		    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
 		    .data.ptr = c,
 		};
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 			log_error("epoll_ctl: %s", strerror(errno));
-			close(fd);
-			continue;
-		}
-		srv->active++;
-		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
-		run(srv, c);
-		/* Done in its first run (a Connection: close request): no event
-		 * of this batch can name it, since it was registered after
-		 * epoll_wait, so its slot is reusable at once. */
-		if (c->state == CONN_DONE && srv->released == c) {
-			srv->released = c->next;
-			c->next = srv->free_list;
-			srv->free_list = c;
+			conn_close(c);
+			release(srv, c);
 		}
 	}
 }

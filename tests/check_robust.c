@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "harness.h"
 #include "suites.h"
 
@@ -1205,6 +1206,37 @@ START_TEST(test_trickle)
 }
 END_TEST
 
+/* Clients that connect and send nothing (a browser's preconnect, a port
+ * probe). The kernel holds them for SHS_DEFER_ACCEPT_S (deferred accept)
+ * before the server takes them, then the header timeout closes them with no
+ * bytes. One that says nothing for longer than the deferral and then sends
+ * a request still gets its answer on the same connection. */
+START_TEST(test_silent_clients)
+{
+	uint64_t t0 = now_ms();
+	int quiet = must_connect(fx.srv.port, 0);
+	struct conn *late = malloc(sizeof *late);
+	ck_assert(late != NULL);
+	conn_init(late, must_connect(fx.srv.port, 0));
+	sleep_ms(SHS_DEFER_ACCEPT_S * 1000 + 500);
+	get_index(late);
+	get_index(late); /* and it is an ordinary keep-alive connection */
+	close(late->fd);
+	free(late);
+
+	size_t got;
+	long limit = SHS_DEFER_ACCEPT_S * 1000 + SHORT_TIMEOUT_MS + LATE_MS;
+	long ms = wait_closed(quiet, t0, t0 + (uint64_t)limit, &got);
+	close(quiet);
+	note("silent client: closed after %ld ms", ms);
+	ck_assert_msg(got == 0, "a client that sent nothing got %zu bytes", got);
+	ck_assert_msg(ms >= 0, "a client that sent nothing was still open after %ld ms", limit);
+	ck_assert_msg(ms >= SHORT_TIMEOUT_MS - EARLY_MS,
+	              "a silent client was closed after %ld ms, before the header timeout", ms);
+	expect_no_fd_leak();
+}
+END_TEST
+
 /* An idle keep-alive connection is closed after --idle-timeout; a request
  * within it keeps the connection (the clock restarts after each response). */
 START_TEST(test_idle_keep_alive)
@@ -2192,6 +2224,7 @@ robust_suite(void)
 	TCase *tc = robust_tcase("timeouts", setup_timeouts, 30);
 	tcase_add_test(tc, test_slowloris);
 	tcase_add_test(tc, test_trickle);
+	tcase_add_test(tc, test_silent_clients);
 	tcase_add_test(tc, test_idle_keep_alive);
 	tcase_add_test(tc, test_send_stall);
 	suite_add_tcase(s, tc);
