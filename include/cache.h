@@ -22,11 +22,15 @@
 /* How old a validation may be before an entry is checked again. */
 #define CACHE_CHECK_MS 1000
 
+/* Room for an entry's header lines; longer ones (a long --cache-control)
+ * are formatted per response instead. */
+#define CACHE_FIELDS_MAX 384
+
 struct cache_entry {
-	struct cache_entry *chain;              /* hash bucket */
+	struct cache_entry *chain;               /* hash bucket */
 	struct cache_entry *lru_prev, *lru_next; /* most recently used first */
 	uint64_t hash;
-	unsigned refs;   /* the table's reference plus one per response using it */
+	unsigned refs; /* the table's reference plus one per response using it */
 	int in_table;
 	uint64_t checked_ms;
 	struct stat st; /* as of the last validation */
@@ -34,6 +38,10 @@ struct cache_entry {
 	char etag[COND_ETAG_MAX];
 	size_t etag_len;
 	char modified[RESP_DATE_LEN + 1];
+	/* The entity header lines of a 200 for it (Content-Type through
+	 * Cache-Control), formatted once by the server: a hit copies them. */
+	char fields[CACHE_FIELDS_MAX];
+	size_t fields_len; /* 0: not set, format them per response */
 	char *body;
 	size_t path_len;
 	char path[]; /* the key: a normalised path, NUL-terminated */
@@ -74,6 +82,9 @@ struct cache_entry *cache_lookup(struct cache *c, const char *path, size_t len, 
 /* Reads the regular file open at fd (described by st) into a new entry for
  * path. Returns it with a reference for the caller, or NULL if it is not
  * cacheable (too big, short read, out of memory). */
+/* Keeps the header lines of a 200 for e (see fields); ignored if too long. */
+void cache_set_fields(struct cache_entry *e, const char *p, size_t n);
+
 struct cache_entry *cache_fill(struct cache *c, const char *path, size_t len, int fd,
                                const struct stat *st, const char *type, const char *etag,
                                size_t etag_len, const char *modified, uint64_t now_ms);

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "http_chunked.h"
 #include "range.h"
 #include "server.h"
 
@@ -30,15 +31,15 @@ struct conn {
 	int fd;
 	struct server *srv;
 
-	unsigned readable : 1;   /* no EAGAIN (or short read) since the last EPOLLIN */
-	unsigned writable : 1;   /* no EAGAIN since the last EPOLLOUT */
-	unsigned keep_alive : 1; /* go back to reading after this response */
-	unsigned http10 : 1;     /* the request was HTTP/1.0 */
-	unsigned head_only : 1;  /* HEAD: headers without the body */
-	unsigned chunked : 1;    /* discarding a chunked request body */
-	unsigned parse_due : 1;  /* new bytes may complete or break the head */
-	unsigned progress : 1;   /* bytes moved in this turn (refreshes timers) */
-	unsigned in_ready : 1;   /* on the server's ready list */
+	unsigned readable : 1;     /* no EAGAIN (or short read) since the last EPOLLIN */
+	unsigned writable : 1;     /* no EAGAIN since the last EPOLLOUT */
+	unsigned keep_alive : 1;   /* go back to reading after this response */
+	unsigned http10 : 1;       /* the request was HTTP/1.0 */
+	unsigned head_only : 1;    /* HEAD: headers without the body */
+	unsigned chunked : 1;      /* discarding a chunked request body */
+	unsigned parse_due : 1;    /* new bytes may complete or break the head */
+	unsigned progress : 1;     /* bytes moved in this turn (refreshes timers) */
+	unsigned in_ready : 1;     /* on the server's ready list */
 	unsigned sse : 1;          /* the response in flight opens an event stream */
 	unsigned in_sse : 1;       /* on the live clients list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
@@ -47,7 +48,7 @@ struct conn {
 	enum timer_class timer;
 	uint64_t timer_start_ms;
 	struct conn *timer_prev, *timer_next;
-	struct conn *next; /* free, released or ready list */
+	struct conn *next;                /* free, released or ready list */
 	struct conn *sse_prev, *sse_next; /* live clients list */
 
 	unsigned requests;      /* served on this connection */

@@ -3,7 +3,8 @@
  * Owns the grammar of the request line and header fields, and the chunked
  * body skipper. No I/O and no allocation: the caller passes a buffer and gets
  * back slices that borrow it. Safe to run on every incomplete prefix of a
- * request (it answers HTTP_PARSE_AGAIN), so it can be called after each read. */
+ * request (it answers HTTP_PARSE_AGAIN), so it can be called after each read.
+ * The chunked body skipper is in http_chunked.h. */
 #ifndef SHS_HTTP_H
 #define SHS_HTTP_H
 
@@ -29,6 +30,31 @@ enum http_method {
 	HTTP_METHOD_OPTIONS,
 	HTTP_METHOD_TRACE,
 	HTTP_METHOD_PATCH,
+};
+
+/* The header fields the server looks at. The parser notes where the first
+ * of each is, so finding one costs an array index, not a scan of every
+ * header with a case-insensitive compare. */
+enum http_field {
+	HTTP_FIELD_HOST,
+	HTTP_FIELD_CONNECTION,
+	HTTP_FIELD_CONTENT_LENGTH,
+	HTTP_FIELD_TRANSFER_ENCODING,
+	HTTP_FIELD_EXPECT,
+	HTTP_FIELD_IF_MATCH,
+	HTTP_FIELD_IF_NONE_MATCH,
+	HTTP_FIELD_IF_MODIFIED_SINCE,
+	HTTP_FIELD_IF_UNMODIFIED_SINCE,
+	HTTP_FIELD_IF_RANGE,
+	HTTP_FIELD_RANGE,
+	HTTP_FIELD_ACCEPT,
+	HTTP_FIELD_ACCEPT_ENCODING,
+	HTTP_FIELD_REFERER,
+	HTTP_FIELD_USER_AGENT,
+	HTTP_FIELD_AC_REQUEST_METHOD,  /* Access-Control-Request-Method */
+	HTTP_FIELD_AC_REQUEST_HEADERS, /* Access-Control-Request-Headers */
+	HTTP_FIELD_COUNT,
+	HTTP_FIELD_OTHER = HTTP_FIELD_COUNT, /* any other name */
 };
 
 struct http_slice {
@@ -58,7 +84,9 @@ struct http_request {
 	unsigned chunked : 1;         /* Transfer-Encoding ends in chunked */
 	unsigned expect_continue : 1; /* Expect: 100-continue */
 	uint64_t content_length;
-
+	/* 1 + the index in headers[] of the first field of each kind, 0 if
+	 * there is none (SHS_MAX_HEADERS fits in a byte). */
+	uint8_t first[HTTP_FIELD_COUNT];
 	/* Last, so that resetting the fields above stays cheap. */
 	size_t nheaders;
 	struct http_header headers[SHS_MAX_HEADERS];
@@ -80,6 +108,15 @@ int http_slice_eq(struct http_slice s, const char *lit);
 
 /* First header named `name` (case-insensitive), or NULL. */
 const struct http_header *http_find_header(const struct http_request *req, const char *name);
+/* The first header of a kind the parser knows, or NULL. */
+static inline const struct http_header *
+http_field(const struct http_request *req, enum http_field f)
+{
+	return req->first[f] ? &req->headers[req->first[f] - 1] : NULL;
+}
+/* Which known field a header name is (case-insensitive), or HTTP_FIELD_OTHER.
+ * The name must be a token, as the parser's names are. */
+enum http_field http_field_of(struct http_slice name);
 
 /* How much a client wants a content coding, from its Accept-Encoding value:
  * the q-value in thousandths (0 = not acceptable). A coding that is not
@@ -89,36 +126,5 @@ int http_coding_q(struct http_slice accept_encoding, const char *coding);
 
 /* Method name for a known method ("GET"), or NULL. */
 const char *http_method_name(enum http_method m);
-
-/* Skipping a chunked request body (RFC 9112 7.1) that we do not use. */
-enum http_chunk_state {
-	HTTP_CHUNK_SIZE = 0, /* must be 0 so a zeroed struct is the start */
-	HTTP_CHUNK_EXT,
-	HTTP_CHUNK_SIZE_LF,
-	HTTP_CHUNK_DATA,
-	HTTP_CHUNK_DATA_CR,
-	HTTP_CHUNK_DATA_LF,
-	HTTP_CHUNK_TRAILER_START,
-	HTTP_CHUNK_TRAILER,
-	HTTP_CHUNK_END_LF,
-	HTTP_CHUNK_DONE,
-};
-
-struct http_chunked {
-	enum http_chunk_state state;
-	uint64_t left;     /* data bytes left in the current chunk */
-	unsigned digits;   /* hex digits seen in the current size */
-	unsigned line_len; /* length of the current extension/trailer line */
-};
-
-enum http_chunk_result {
-	HTTP_CHUNK_MORE, /* consumed all of buf; the body goes on */
-	HTTP_CHUNK_END,  /* the body ended; *used bytes belonged to it */
-	HTTP_CHUNK_BAD,  /* malformed: 400 and close */
-};
-
-/* Consumes body bytes from buf[0..len), setting *used. */
-enum http_chunk_result http_chunked_skip(struct http_chunked *c, const char *buf, size_t len,
-                                         size_t *used);
 
 #endif

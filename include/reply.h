@@ -29,6 +29,9 @@ struct reply_file {
 /* Status line and the headers every response carries (Server, Date, CORS,
  * --header lines). */
 void reply_common_headers(struct conn *c, struct resp_buf *b, int status);
+/* Formats srv->head_prefix (Server, Date, --cors, --header) after the
+ * date changed. */
+void reply_update_prefix(struct server *srv);
 
 /* Starts the head of a response with a body of `length` bytes of `type`
  * in c->out: status line, common headers, Content-Type, Content-Length. */

@@ -47,12 +47,13 @@ struct server_config {
 	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
 	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
 	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
-	size_t cache_bytes;    /* small-file cache budget; 0 turns it off */
-	size_t cache_max_file; /* largest file the cache takes */	const char *error_log; /* --error-log FILE, reopened on SIGHUP, or NULL */
-	int live;       /* --live: watch files, event stream, script injection */
-	int dev;        /* --dev (implied by --live): helpful 404 pages */
-	int spa;        /* --spa: unknown extension-less paths get /index.html */
-	int clean_urls; /* --clean-urls: /about is served from about.html */
+	size_t cache_bytes;               /* small-file cache budget; 0 turns it off */
+	size_t cache_max_file;            /* largest file the cache takes */
+	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
+	int live;                         /* --live: watch files, event stream, script injection */
+	int dev;                          /* --dev (implied by --live): helpful 404 pages */
+	int spa;                          /* --spa: unknown extension-less paths get /index.html */
+	int clean_urls;                   /* --clean-urls: /about is served from about.html */
 };
 
 struct conn;
@@ -109,11 +110,15 @@ struct server {
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
 	time_t date_sec;
 	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
-	char boundary[24];            /* multipart/byteranges boundary, random per process */
+	/* Server, Date and the configured headers every response carries,
+	 * formatted once per second (reply_update_prefix). */
+	char head_prefix[SHS_EXTRA_HEADERS_MAX + 160];
+	size_t head_prefix_len;
+	char boundary[24]; /* multipart/byteranges boundary, random per process */
 
 	struct cache cache;
 	struct live_state live;
-	uint64_t live_next_ms; /* next live-reload deadline */
+	uint64_t live_next_ms;       /* next live-reload deadline */
 	struct accesslog access_log; /* set up by main before server_run */
 };
 

@@ -335,6 +335,15 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 	return e;
 }
 
+void
+cache_set_fields(struct cache_entry *e, const char *p, size_t n)
+{
+	if (n > sizeof e->fields)
+		return;
+	memcpy(e->fields, p, n);
+	e->fields_len = n;
+}
+
 struct cache_entry *
 cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct stat *st,
            const char *type, const char *etag, size_t etag_len, const char *modified,
@@ -379,8 +388,8 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 
 	/* Replace an older entry for the same path, then make room. */
 	struct cache_entry *old = c->buckets[e->hash & (c->nbuckets - 1)];
-	while (old && !(old->hash == e->hash && old->path_len == len &&
-	                memcmp(old->path, path, len) == 0))
+	while (old &&
+	       !(old->hash == e->hash && old->path_len == len && memcmp(old->path, path, len) == 0))
 		old = old->chain;
 	if (old)
 		drop(c, old);

@@ -175,19 +175,19 @@ cond_evaluate(const struct http_request *req, const char *etag, size_t etag_len,
 	const struct http_header *h;
 	time_t t;
 
-	if ((h = http_find_header(req, "if-match"))) {
+	if ((h = http_field(req, HTTP_FIELD_IF_MATCH))) {
 		if (!cond_etag_match(h->value, etag, etag_len, 0))
 			return COND_FAILED;
-	} else if ((h = http_find_header(req, "if-unmodified-since")) &&
+	} else if ((h = http_field(req, HTTP_FIELD_IF_UNMODIFIED_SINCE)) &&
 	           cond_parse_date(h->value.p, h->value.len, &t) == 0) {
 		if (last_modified > t)
 			return COND_FAILED;
 	}
 
-	if ((h = http_find_header(req, "if-none-match"))) {
+	if ((h = http_field(req, HTTP_FIELD_IF_NONE_MATCH))) {
 		if (cond_etag_match(h->value, etag, etag_len, 1))
 			return safe ? COND_NOT_MODIFIED : COND_FAILED;
-	} else if (safe && (h = http_find_header(req, "if-modified-since")) &&
+	} else if (safe && (h = http_field(req, HTTP_FIELD_IF_MODIFIED_SINCE)) &&
 	           cond_parse_date(h->value.p, h->value.len, &t) == 0) {
 		if (last_modified <= t)
 			return COND_NOT_MODIFIED;
@@ -199,7 +199,7 @@ int
 cond_if_range(const struct http_request *req, const char *etag, size_t etag_len,
               time_t last_modified)
 {
-	const struct http_header *h = http_find_header(req, "if-range");
+	const struct http_header *h = http_field(req, HTTP_FIELD_IF_RANGE);
 	if (!h)
 		return 1;
 	struct http_slice v = h->value;

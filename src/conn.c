@@ -224,10 +224,10 @@ note_for_log(struct conn *c, const struct http_request *req)
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	note_slice(c, (struct http_slice){line, n}, &c->log_req_off, &c->log_req_len);
-	const struct http_header *h = http_find_header(req, "referer");
+	const struct http_header *h = http_field(req, HTTP_FIELD_REFERER);
 	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ref_off,
 	           &c->log_ref_len);
-	h = http_find_header(req, "user-agent");
+	h = http_field(req, HTTP_FIELD_USER_AGENT);
 	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ua_off, &c->log_ua_len);
 }
 

@@ -1,39 +1,33 @@
-/* http.c - pure HTTP/1.x request-head parser and chunked-body skipper.
- * See http.h. The grammar follows RFC 9112 sections 2-7 and RFC 9110 5. */
+/* http.c - pure HTTP/1.x request-head parser. See http.h. The grammar follows RFC 9112 sections 2-7
+ * and RFC 9110 5. */
 #include "http.h"
 
 #include <stddef.h>
 #include <string.h>
 
+_Static_assert(SHS_MAX_HEADERS < 256, "http_request.first[] holds header indexes in a byte");
+
 static int for_each_element(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
 
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
- *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2) */
+ *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2)
+ * A table: method and field-name bytes are the parser's hottest loop. */
+static const unsigned char tchar_table[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0, /* 0x20  !"#$%&'()*+,-./ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, /* 0x30 0-9:;<=>? */
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 @A-O */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1, /* 0x50 P-Z[\]^_ */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 `a-o */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, /* 0x70 p-z{|}~DEL */
+                                                    /* 0x80-0xff: 0 */
+};
+
 static int
 is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!':
-	case '#':
-	case '$':
-	case '%':
-	case '&':
-	case '\'':
-	case '*':
-	case '+':
-	case '-':
-	case '.':
-	case '^':
-	case '_':
-	case '`':
-	case '|':
-	case '~':
-		return 1;
-	default:
-		return 0;
-	}
+	return tchar_table[c];
 }
 
 /* Bytes allowed in a request-target. Raw UTF-8 (obs-text) is tolerated as
@@ -44,11 +38,31 @@ is_target_char(unsigned char c)
 	return c > 0x20 && c != 0x7f;
 }
 
-/* field-vchar / SP / HTAB (RFC 9110 5.5): everything but CTLs and DEL. */
+/* field-vchar / SP / HTAB (RFC 9110 5.5): everything but CTLs and DEL.
+ * obs-text (0x80-0xff) is allowed. */
+static const unsigned char value_table[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x50 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x80 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x90 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xa0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xb0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xc0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xd0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xe0 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
+};
+
 static int
 is_value_char(unsigned char c)
 {
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
+	return value_table[c];
 }
 
 static int
@@ -56,6 +70,32 @@ lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
 }
+
+/* Case-insensitive equality of a parsed slice (a token or a field value,
+ * so no CTLs but HTAB) with a lower-case literal of [a-z0-9-]. For those,
+ * OR-ing 0x20 folds case exactly: the only other bytes it maps onto [a-z]
+ * are [A-Z], onto '-' only CR, onto digits only CTLs, and the parser lets
+ * none of those through. Eight bytes at a time: every header name of every
+ * request is compared here. */
+static int
+slice_eq_lower(struct http_slice s, const char *lit, size_t n)
+{
+	if (s.len != n)
+		return 0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, s.p + i, 8);
+		memcpy(&b, lit + i, 8);
+		if ((a | 0x2020202020202020ull) != b)
+			return 0;
+	}
+	for (; i < n; i++)
+		if (((unsigned char)s.p[i] | 0x20) != (unsigned char)lit[i])
+			return 0;
+	return 1;
+}
+#define SLICE_EQ(s, lit) slice_eq_lower((s), lit, sizeof lit - 1)
 
 int
 http_slice_eq(struct http_slice s, const char *lit)
@@ -67,6 +107,94 @@ http_slice_eq(struct http_slice s, const char *lit)
 		if (lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
 			return 0;
 	return 1;
+}
+
+/* Lower-case names, indexed by field. */
+static const struct http_slice field_names[HTTP_FIELD_COUNT] = {
+#define NAME(s)                                                                                    \
+	{                                                                                          \
+		s, sizeof s - 1                                                                    \
+	}
+    [HTTP_FIELD_HOST] = NAME("host"),
+    [HTTP_FIELD_CONNECTION] = NAME("connection"),
+    [HTTP_FIELD_CONTENT_LENGTH] = NAME("content-length"),
+    [HTTP_FIELD_TRANSFER_ENCODING] = NAME("transfer-encoding"),
+    [HTTP_FIELD_EXPECT] = NAME("expect"),
+    [HTTP_FIELD_IF_MATCH] = NAME("if-match"),
+    [HTTP_FIELD_IF_NONE_MATCH] = NAME("if-none-match"),
+    [HTTP_FIELD_IF_MODIFIED_SINCE] = NAME("if-modified-since"),
+    [HTTP_FIELD_IF_UNMODIFIED_SINCE] = NAME("if-unmodified-since"),
+    [HTTP_FIELD_IF_RANGE] = NAME("if-range"),
+    [HTTP_FIELD_RANGE] = NAME("range"),
+    [HTTP_FIELD_ACCEPT] = NAME("accept"),
+    [HTTP_FIELD_ACCEPT_ENCODING] = NAME("accept-encoding"),
+    [HTTP_FIELD_REFERER] = NAME("referer"),
+    [HTTP_FIELD_USER_AGENT] = NAME("user-agent"),
+    [HTTP_FIELD_AC_REQUEST_METHOD] = NAME("access-control-request-method"),
+    [HTTP_FIELD_AC_REQUEST_HEADERS] = NAME("access-control-request-headers"),
+#undef NAME
+};
+
+static int
+is_field(struct http_slice name, enum http_field f)
+{
+	return slice_eq_lower(name, field_names[f].p, field_names[f].len);
+}
+
+enum http_field
+http_field_of(struct http_slice name)
+{
+	/* At most two known names share a length: pick by length, then
+	 * compare at most those. Every header of every request comes here. */
+	enum http_field a = HTTP_FIELD_OTHER, b = HTTP_FIELD_OTHER;
+	switch (name.len) {
+	case 4:
+		a = HTTP_FIELD_HOST;
+		break;
+	case 5:
+		a = HTTP_FIELD_RANGE;
+		break;
+	case 6:
+		a = HTTP_FIELD_ACCEPT, b = HTTP_FIELD_EXPECT;
+		break;
+	case 7:
+		a = HTTP_FIELD_REFERER;
+		break;
+	case 8:
+		a = HTTP_FIELD_IF_MATCH, b = HTTP_FIELD_IF_RANGE;
+		break;
+	case 10:
+		a = HTTP_FIELD_CONNECTION, b = HTTP_FIELD_USER_AGENT;
+		break;
+	case 13:
+		a = HTTP_FIELD_IF_NONE_MATCH;
+		break;
+	case 14:
+		a = HTTP_FIELD_CONTENT_LENGTH;
+		break;
+	case 15:
+		a = HTTP_FIELD_ACCEPT_ENCODING;
+		break;
+	case 17:
+		a = HTTP_FIELD_TRANSFER_ENCODING, b = HTTP_FIELD_IF_MODIFIED_SINCE;
+		break;
+	case 19:
+		a = HTTP_FIELD_IF_UNMODIFIED_SINCE;
+		break;
+	case 29:
+		a = HTTP_FIELD_AC_REQUEST_METHOD;
+		break;
+	case 30:
+		a = HTTP_FIELD_AC_REQUEST_HEADERS;
+		break;
+	default:
+		return HTTP_FIELD_OTHER;
+	}
+	if (is_field(name, a))
+		return a;
+	if (b != HTTP_FIELD_OTHER && is_field(name, b))
+		return b;
+	return HTTP_FIELD_OTHER;
 }
 
 const struct http_header *
@@ -346,9 +474,9 @@ static int
 connection_option(struct http_slice opt, void *arg)
 {
 	struct http_request *req = arg;
-	if (http_slice_eq(opt, "close"))
+	if (SLICE_EQ(opt, "close"))
 		req->conn_close = 1;
-	else if (http_slice_eq(opt, "keep-alive"))
+	else if (SLICE_EQ(opt, "keep-alive"))
 		req->conn_keep_alive = 1;
 	return 0;
 }
@@ -358,7 +486,7 @@ static int
 transfer_coding(struct http_slice coding, void *arg)
 {
 	int *last_chunked = arg;
-	*last_chunked = http_slice_eq(coding, "chunked");
+	*last_chunked = SLICE_EQ(coding, "chunked");
 	return 0;
 }
 
@@ -386,12 +514,24 @@ apply_fields(struct http_request *req)
 	int te_seen = 0, te_chunked = 0;
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
-		if (http_slice_eq(h->name, "host")) {
+		enum http_field f = http_field_of(h->name);
+		if (f == HTTP_FIELD_OTHER)
+			continue;
+		if (!req->first[f])
+			req->first[f] = (uint8_t)(i + 1);
+		switch (f) {
+		case HTTP_FIELD_HOST:
 			req->host_count++;
 			req->host = h->value;
-		} else if (http_slice_eq(h->name, "connection")) {
-			(void)for_each_element(h->value, connection_option, req);
-		} else if (http_slice_eq(h->name, "content-length")) {
+			break;
+		case HTTP_FIELD_CONNECTION:
+			/* One option is the usual case: no list to split. */
+			if (SLICE_EQ(h->value, "keep-alive"))
+				req->conn_keep_alive = 1;
+			else
+				(void)for_each_element(h->value, connection_option, req);
+			break;
+		case HTTP_FIELD_CONTENT_LENGTH: {
 			uint64_t n;
 			if (parse_length(h->value, &n) != 0)
 				return fail(req, 400);
@@ -399,12 +539,18 @@ apply_fields(struct http_request *req)
 				return fail(req, 400);
 			req->has_content_length = 1;
 			req->content_length = n;
-		} else if (http_slice_eq(h->name, "transfer-encoding")) {
+			break;
+		}
+		case HTTP_FIELD_TRANSFER_ENCODING:
 			te_seen = 1;
 			(void)for_each_element(h->value, transfer_coding, &te_chunked);
-		} else if (http_slice_eq(h->name, "expect")) {
-			if (http_slice_eq(h->value, "100-continue"))
+			break;
+		case HTTP_FIELD_EXPECT:
+			if (SLICE_EQ(h->value, "100-continue"))
 				req->expect_continue = 1;
+			break;
+		default:
+			break;
 		}
 	}
 	if (te_seen) {
@@ -442,129 +588,4 @@ http_parse_request(const char *buf, size_t len, struct http_request *req)
 	}
 	req->head_len = pos;
 	return apply_fields(req);
-}
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (unsigned char)lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Longest chunk-size line extension or trailer section we read through. */
-#define CHUNK_LINE_MAX 4096
-
-enum http_chunk_result
-http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *used)
-{
-	size_t i = 0;
-	while (i < len && c->state != HTTP_CHUNK_DONE) {
-		unsigned char ch = (unsigned char)buf[i];
-		switch (c->state) {
-		case HTTP_CHUNK_SIZE: {
-			int h = hex_value(ch);
-			if (h >= 0) {
-				if (c->left > (UINT64_MAX >> 4))
-					goto bad;
-				c->digits++;
-				c->left = c->left * 16 + (uint64_t)h;
-				i++;
-				break;
-			}
-			if (c->digits == 0)
-				goto bad;
-			if (ch == ';' || ch == ' ' || ch == '\t') {
-				c->state = HTTP_CHUNK_EXT;
-				c->line_len = 0;
-			} else if (ch == '\r') {
-				c->state = HTTP_CHUNK_SIZE_LF;
-				i++;
-			} else if (ch == '\n') {
-				c->state = HTTP_CHUNK_SIZE_LF;
-			} else {
-				goto bad;
-			}
-			break;
-		}
-		case HTTP_CHUNK_EXT:
-			if (ch == '\r' || ch == '\n') {
-				c->state = HTTP_CHUNK_SIZE_LF;
-				i += ch == '\r';
-			} else if (ch == 0 || ++c->line_len > CHUNK_LINE_MAX) {
-				goto bad;
-			} else {
-				i++;
-			}
-			break;
-		case HTTP_CHUNK_SIZE_LF:
-			if (ch != '\n')
-				goto bad;
-			i++;
-			c->digits = 0;
-			c->line_len = 0;
-			c->state = c->left ? HTTP_CHUNK_DATA : HTTP_CHUNK_TRAILER_START;
-			break;
-		case HTTP_CHUNK_DATA: {
-			size_t n = len - i;
-			if (n > c->left)
-				n = (size_t)c->left;
-			c->left -= n;
-			i += n;
-			if (c->left == 0)
-				c->state = HTTP_CHUNK_DATA_CR;
-			break;
-		}
-		case HTTP_CHUNK_DATA_CR:
-			if (ch == '\r')
-				c->state = HTTP_CHUNK_DATA_LF;
-			else if (ch == '\n')
-				c->state = HTTP_CHUNK_SIZE;
-			else
-				goto bad;
-			i++;
-			break;
-		case HTTP_CHUNK_DATA_LF:
-			if (ch != '\n')
-				goto bad;
-			c->state = HTTP_CHUNK_SIZE;
-			i++;
-			break;
-		case HTTP_CHUNK_TRAILER_START:
-			if (ch == '\r') {
-				c->state = HTTP_CHUNK_END_LF;
-			} else if (ch == '\n') {
-				c->state = HTTP_CHUNK_DONE;
-			} else {
-				c->state = HTTP_CHUNK_TRAILER;
-				break; /* this byte starts a trailer line */
-			}
-			i++;
-			break;
-		case HTTP_CHUNK_TRAILER:
-			/* line_len counts the whole trailer section, not one line. */
-			if (ch == 0 || ++c->line_len > CHUNK_LINE_MAX)
-				goto bad;
-			if (ch == '\n')
-				c->state = HTTP_CHUNK_TRAILER_START;
-			i++;
-			break;
-		case HTTP_CHUNK_END_LF:
-			if (ch != '\n')
-				goto bad;
-			c->state = HTTP_CHUNK_DONE;
-			i++;
-			break;
-		case HTTP_CHUNK_DONE:
-			break;
-		}
-	}
-	*used = i;
-	return c->state == HTTP_CHUNK_DONE ? HTTP_CHUNK_END : HTTP_CHUNK_MORE;
-bad:
-	*used = i;
-	return HTTP_CHUNK_BAD;
 }

@@ -276,7 +276,7 @@ read_entries(int dirfd, int dotfiles, size_t *count, int *cut)
 static int
 wants_json(const struct http_request *req)
 {
-	const struct http_header *h = http_find_header(req, "accept");
+	const struct http_header *h = http_field(req, HTTP_FIELD_ACCEPT);
 	if (!h)
 		return 0;
 	int json = http_coding_q(h->value, "application/json");

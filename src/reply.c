@@ -1,6 +1,7 @@
 /* reply.c - building a response in a connection. See reply.h. */
 #include "reply.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,18 +12,29 @@
 
 #define SERVER_HEADER SHS_NAME "/" SHS_VERSION
 
+void
+reply_update_prefix(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	struct resp_buf b;
+	resp_init(&b, srv->head_prefix, sizeof srv->head_prefix);
+	resp_header(&b, "Server", SERVER_HEADER);
+	resp_header(&b, "Date", srv->date);
+	if (cfg->cors)
+		resp_header(&b, "Access-Control-Allow-Origin", "*");
+	if (cfg->extra_headers)
+		resp_adds(&b, cfg->extra_headers);
+	/* Sized for the longest extra headers main accepts; never cut. */
+	assert(!b.overflow);
+	srv->head_prefix_len = b.len;
+}
+
 /* Status line and the headers every response carries. */
 void
 reply_common_headers(struct conn *c, struct resp_buf *b, int status)
 {
-	const struct server_config *cfg = c->srv->cfg;
 	resp_status_line(b, status);
-	resp_header(b, "Server", SERVER_HEADER);
-	resp_header(b, "Date", c->srv->date);
-	if (cfg->cors)
-		resp_header(b, "Access-Control-Allow-Origin", "*");
-	if (cfg->extra_headers)
-		resp_adds(b, cfg->extra_headers);
+	resp_add(b, c->srv->head_prefix, c->srv->head_prefix_len);
 }
 
 /* Starts the head of a response with a body of `length` bytes of `type`

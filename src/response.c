@@ -171,6 +171,16 @@ resp_header(struct resp_buf *b, const char *name, const char *value)
 void
 resp_status_line(struct resp_buf *b, int status)
 {
+#define LINE(s) resp_add(b, s, sizeof s - 1)
+	switch (status) { /* the common ones, without formatting */
+	case 200:
+		LINE("HTTP/1.1 200 OK\r\n");
+		return;
+	case 304:
+		LINE("HTTP/1.1 304 Not Modified\r\n");
+		return;
+	}
+#undef LINE
 	resp_add(b, "HTTP/1.1 ", 9);
 	resp_addu(b, (uint64_t)status);
 	resp_add(b, " ", 1);

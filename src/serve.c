@@ -66,10 +66,9 @@ respond_options(struct conn *c, const struct http_request *req)
 	resp_init(&b, c->out, sizeof c->out);
 	reply_common_headers(c, &b, 204);
 	resp_header(&b, "Allow", ALLOW);
-	if (c->srv->cfg->cors && http_find_header(req, "access-control-request-method")) {
+	if (c->srv->cfg->cors && http_field(req, HTTP_FIELD_AC_REQUEST_METHOD)) {
 		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
-		const struct http_header *h =
-		    http_find_header(req, "access-control-request-headers");
+		const struct http_header *h = http_field(req, HTTP_FIELD_AC_REQUEST_HEADERS);
 		if (h && h->value.len > 0) {
 			resp_adds(&b, "Access-Control-Allow-Headers: ");
 			resp_add(&b, h->value.p, h->value.len);
@@ -143,7 +142,7 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	const char *type = fi->entry ? fi->entry->type : mime_type(fi->name, fi->name_len);
 	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200.
 	 * Cached entries are only used for requests without Range. */
-	const struct http_header *range = http_find_header(req, "range");
+	const struct http_header *range = http_field(req, HTTP_FIELD_RANGE);
 	if (range && fd >= 0 && !fi->live_html && req->method == HTTP_METHOD_GET &&
 	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 		size_t nr;
@@ -174,11 +173,22 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	}
 
 	struct resp_buf b;
-	reply_head_with_body(c, &b, 200, type, (uint64_t)st->st_size);
-	if (fi->encoding)
-		resp_header(&b, "Content-Encoding", fi->encoding);
-	resp_header(&b, "Accept-Ranges", "bytes");
-	reply_validators(c, &b, fi);
+	resp_init(&b, c->out, sizeof c->out);
+	reply_common_headers(c, &b, 200);
+	size_t fields = b.len;
+	if (fi->entry && fi->entry->fields_len) {
+		resp_add(&b, fi->entry->fields, fi->entry->fields_len);
+	} else {
+		resp_header(&b, "Content-Type", type);
+		resp_adds(&b, "Content-Length: ");
+		resp_addu(&b, (uint64_t)st->st_size);
+		resp_add(&b, "\r\n", 2);
+		if (fi->encoding)
+			resp_header(&b, "Content-Encoding", fi->encoding);
+		resp_header(&b, "Accept-Ranges", "bytes");
+		reply_validators(c, &b, fi);
+	}
+	size_t fields_end = b.len;
 	reply_end_headers(c, &b);
 	if (b.overflow) {
 		reply_overflow(c, fd, 200);
@@ -192,6 +202,7 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 		                       fi->etag_len, fi->modified, srv->now_ms);
 		if (fi->entry) {
 			close(fd);
+			cache_set_fields(fi->entry, c->out + fields, fields_end - fields);
 			reply_plan_mem(c, 200, b.len, fi->entry);
 			cache_unref(fi->entry);
 			return;
@@ -241,7 +252,7 @@ static void
 choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_t len, int *fd,
                struct stat *st, struct reply_file *fi)
 {
-	const struct http_header *ae = http_find_header(req, "accept-encoding");
+	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
 	int best_q = 0, best_fd = -1;
 	struct stat best_st;
 	for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
@@ -379,7 +390,7 @@ serve_request(struct conn *c, const struct http_request *req)
 		len += sizeof index_name - 1;
 	}
 	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
-	if (!live_html && !http_find_header(req, "range")) {
+	if (!live_html && !http_field(req, HTTP_FIELD_RANGE)) {
 		struct server *srv = c->srv;
 		struct cache_entry *e = cache_lookup(&srv->cache, path, len, srv->now_ms,
 		                                     srv->rootfd, srv->cfg->precompressed);

@@ -23,6 +23,7 @@
 #include "conn.h"
 #include "live.h"
 #include "log.h"
+#include "reply.h"
 
 static void
 update_clock(struct server *srv)
@@ -36,6 +37,7 @@ update_clock(struct server *srv)
 		srv->date_sec = ts.tv_sec;
 		if (resp_format_date(ts.tv_sec, srv->date, sizeof srv->date) < 0)
 			memcpy(srv->date, "Thu, 01 Jan 1970 00:00:00 GMT", RESP_DATE_LEN + 1);
+		reply_update_prefix(srv);
 	}
 }
 

@@ -11,6 +11,7 @@
 
 #include "guard.h"
 #include "http.h"
+#include "http_chunked.h"
 #include "suites.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -692,6 +693,76 @@ START_TEST(test_find_header)
 }
 END_TEST
 
+/* Every known field is found in any case, and it is the first of its kind;
+ * its index agrees with the generic lookup. */
+static const struct field_case {
+	const char *name; /* as sent */
+	enum http_field f;
+} field_cases[] = {
+    {"Host", HTTP_FIELD_HOST},
+    {"CONNECTION", HTTP_FIELD_CONNECTION},
+    {"content-length", HTTP_FIELD_CONTENT_LENGTH},
+    {"Transfer-Encoding", HTTP_FIELD_TRANSFER_ENCODING},
+    {"Expect", HTTP_FIELD_EXPECT},
+    {"If-Match", HTTP_FIELD_IF_MATCH},
+    {"if-none-match", HTTP_FIELD_IF_NONE_MATCH},
+    {"If-Modified-Since", HTTP_FIELD_IF_MODIFIED_SINCE},
+    {"If-Unmodified-Since", HTTP_FIELD_IF_UNMODIFIED_SINCE},
+    {"If-Range", HTTP_FIELD_IF_RANGE},
+    {"RANGE", HTTP_FIELD_RANGE},
+    {"Accept", HTTP_FIELD_ACCEPT},
+    {"Accept-Encoding", HTTP_FIELD_ACCEPT_ENCODING},
+    {"Referer", HTTP_FIELD_REFERER},
+    {"User-Agent", HTTP_FIELD_USER_AGENT},
+    {"Access-Control-Request-Method", HTTP_FIELD_AC_REQUEST_METHOD},
+    {"access-control-request-headers", HTTP_FIELD_AC_REQUEST_HEADERS},
+    /* same length as a known name, one byte off; a prefix; a longer one */
+    {"If-Matci", HTTP_FIELD_OTHER},
+    {"Rang", HTTP_FIELD_OTHER},
+    {"Ranges", HTTP_FIELD_OTHER},
+    {"X-Range", HTTP_FIELD_OTHER},
+    /* '_' is not '-' */
+    {"If_Match", HTTP_FIELD_OTHER},
+};
+
+START_TEST(test_field_of)
+{
+	const struct field_case *c = &field_cases[_i];
+	struct http_slice name = {c->name, strlen(c->name)};
+	ck_assert_msg(http_field_of(name) == c->f, "%s: field %d, want %d", c->name,
+	              (int)http_field_of(name), (int)c->f);
+}
+END_TEST
+
+START_TEST(test_field_index)
+{
+	const struct field_case *c = &field_cases[_i];
+	if (c->f == HTTP_FIELD_OTHER)
+		return;
+	/* The field twice (Host/Content-Length/TE twice would be refused, so
+	 * those once), after an unrelated header: the first is recorded. */
+	int twice = c->f != HTTP_FIELD_HOST && c->f != HTTP_FIELD_CONTENT_LENGTH &&
+	            c->f != HTTP_FIELD_TRANSFER_ENCODING;
+	char in[512];
+	const char *value = c->f == HTTP_FIELD_CONTENT_LENGTH ? "0" : "chunked";
+	int n = snprintf(in, sizeof in, "POST / HTTP/1.1\r\n%sX-Other: 1\r\n%s: %s\r\n",
+	                 c->f == HTTP_FIELD_HOST ? "" : "Host: h\r\n", c->name, value);
+	if (twice)
+		n += snprintf(in + n, sizeof in - (size_t)n, "%s: second\r\n", c->name);
+	n += snprintf(in + n, sizeof in - (size_t)n, "\r\n");
+	struct http_request req;
+	ck_assert_int_eq(parse(in, (size_t)n, &req, NULL), HTTP_PARSE_OK);
+	const struct http_header *h = http_field(&req, c->f);
+	ck_assert_msg(h != NULL, "%s: not recorded", c->name);
+	ck_assert_ptr_eq(h, http_find_header(&req, c->name));
+	assert_slice(h->value, value);
+	for (int f = 0; f < HTTP_FIELD_COUNT; f++)
+		if (f != (int)c->f && f != HTTP_FIELD_HOST)
+			ck_assert_msg(http_field(&req, (enum http_field)f) == NULL,
+			              "%s: field %d recorded too", c->name, f);
+}
+END_TEST
+
 static const struct eq_case {
 	const char *p;
 	size_t len;
@@ -913,18 +984,18 @@ static const struct {
 	const char *header, *coding;
 	int q;
 } coding_cases[] = {
-	{"gzip, deflate, br", "br", 1000},
-	{"gzip;q=0.5, br;q=0.25", "gzip", 500},
-	{"gzip;q=0.5, br;q=0.25", "br", 250},
-	{"gzip;q=0", "gzip", 0},
-	{"GZIP", "gzip", 1000},
-	{"*;q=0.1", "zstd", 100},
-	{"*;q=0.1, zstd;q=0", "zstd", 0},
-	{"br", "gzip", 0},
-	{"gzip ; q=0.8", "gzip", 800},
-	{"gzip;q=1.5", "gzip", 0},
-	{"gzip;q=abc", "gzip", 0},
-	{"", "gzip", 0},
+    {"gzip, deflate, br", "br", 1000},
+    {"gzip;q=0.5, br;q=0.25", "gzip", 500},
+    {"gzip;q=0.5, br;q=0.25", "br", 250},
+    {"gzip;q=0", "gzip", 0},
+    {"GZIP", "gzip", 1000},
+    {"*;q=0.1", "zstd", 100},
+    {"*;q=0.1, zstd;q=0", "zstd", 0},
+    {"br", "gzip", 0},
+    {"gzip ; q=0.8", "gzip", 800},
+    {"gzip;q=1.5", "gzip", 0},
+    {"gzip;q=abc", "gzip", 0},
+    {"", "gzip", 0},
 };
 
 START_TEST(test_coding_q)
@@ -973,6 +1044,8 @@ http_suite(void)
 	tc = tcase_create("helpers");
 	tcase_add_test(tc, test_overflow_status);
 	tcase_add_test(tc, test_find_header);
+	tcase_add_loop_test(tc, test_field_of, 0, NELEM(field_cases));
+	tcase_add_loop_test(tc, test_field_index, 0, NELEM(field_cases));
 	tcase_add_loop_test(tc, test_slice_eq, 0, NELEM(eq_cases));
 	suite_add_tcase(s, tc);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "http_chunked.h"
 
 static void
 check_slice(struct http_slice s, const char *buf, size_t len)
@@ -34,6 +35,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < req.nheaders; i++) {
 			check_slice(req.headers[i].name, buf, size);
 			check_slice(req.headers[i].value, buf, size);
+		}
+		/* The recorded field of each kind is the first header of it. */
+		for (int f = 0; f < HTTP_FIELD_COUNT; f++) {
+			const struct http_header *h = http_field(&req, (enum http_field)f);
+			size_t first = req.nheaders;
+			for (size_t i = 0; i < req.nheaders && first == req.nheaders; i++)
+				if (http_field_of(req.headers[i].name) == (enum http_field)f)
+					first = i;
+			assert(first == req.nheaders ? h == NULL : h == &req.headers[first]);
 		}
 		/* The same head with any extra bytes after it parses the same. */
 		size_t head = req.head_len;
