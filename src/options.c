@@ -50,6 +50,7 @@ options_usage(FILE *out)
 	    "  --cache-size MIB       memory for small files (<= %d KiB each), 0 = off\n"
 	    "                         (default: %d); changes show within 1 s\n"
 	    "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
+	    "  --workers N            worker processes sharing the port (default: 1)\n"
 	    "  -v, --verbose          log every request and debug details\n"
 	    "  -q, --quiet            log errors only; no startup line\n"
 	    "  -h, --help             show this help and exit\n"
@@ -218,6 +219,7 @@ enum {
 	OPT_HOST,
 	OPT_DOTFILES,
 	OPT_MAX_CONNS,
+	OPT_WORKERS,
 	OPT_LISTING,
 	OPT_NO_PRECOMPRESSED,
 	OPT_HEADER,
@@ -250,6 +252,7 @@ static const struct option longopts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"dotfiles", no_argument, NULL, OPT_DOTFILES},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"listing", no_argument, NULL, OPT_LISTING},
     {"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
     {"header", required_argument, NULL, OPT_HEADER},
@@ -304,6 +307,7 @@ set_defaults(struct options *o)
 	        },
 	    .access_log = "-",
 	    .combined = 1,
+	    .workers = 1,
 	};
 }
 
@@ -396,6 +400,12 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 			return fail(err, errcap,
 			            "invalid --max-connections '%s' (expected 1 to 1000000)", arg);
 		c->max_conns = (unsigned)v;
+		break;
+	case OPT_WORKERS:
+		if ((v = parse_number(arg, 1, OPTIONS_WORKERS_MAX)) < 0)
+			return fail(err, errcap, "invalid --workers '%s' (expected 1 to %d)", arg,
+			            OPTIONS_WORKERS_MAX);
+		o->workers = (unsigned)v;
 		break;
 	case OPT_CACHE_SIZE:
 		if ((v = parse_number(arg, 0, 65536)) < 0)

@@ -78,6 +78,7 @@ static const struct field {
     F("chroot_dir", chroot_dir, K_STR),
     F("listens", listens, K_LISTENS),
     F("headers", headers, K_HEADERS),
+    F("workers", workers, K_UNSIGNED),
     F("verbose", verbose, K_INT),
 #undef F
 };
@@ -122,6 +123,7 @@ static const struct want defaults[] = {
     {"chroot_dir", "(null)"},
     {"listens", ""},
     {"headers", ""},
+    {"workers", "1"},
     {"verbose", "0"},
 };
 
@@ -305,6 +307,10 @@ static const struct run_case {
     {{"--header", "!#$%&'*+-.^_`|~0aZ: v"},
      {{"headers", "!#$%&'*+-.^_`|~0aZ: v\r\n"}, {"extra_headers", "headers"}}},
     {{"--header", "Dates: x"}, {{"headers", "Dates: x\r\n"}, {"extra_headers", "headers"}}},
+    {{"--workers", "1"}, {{"workers", "1"}}},
+    {{"--workers", "4"}, {{"workers", "4"}}},
+    {{"--workers", "64"}, {{"workers", "64"}}},
+    {{"--workers=8"}, {{"workers", "8"}}},
     {{"--"}, {{NULL, NULL}}},
 };
 
@@ -324,6 +330,7 @@ END_TEST
 #define PORT_MSG(s) "invalid port '" s "' (expected 0 to 65535)"
 #define TIMEOUT_MSG(s) "invalid timeout '" s "' (expected seconds, e.g. 10 or 0.5)"
 #define LISTEN_MSG(s) "invalid --listen '" s "' (expected ADDR:PORT, [IPV6]:PORT or :PORT)"
+#define WORKERS_MSG(s) "invalid --workers '" s "' (expected 1 to 64)"
 
 static const struct error_case {
 	const char *args[MAX_ARGS + 1];
@@ -336,6 +343,7 @@ static const struct error_case {
     {{"--cach", "1"}, "unknown option '--cach' (see --help)"}, /* ambiguous */
     {{"--port"}, "option '--port' needs a value (see --help)"},
     {{"--dotfiles", "--header"}, "option '--header' needs a value (see --help)"},
+    {{"--workers"}, "option '--workers' needs a value (see --help)"},
     {{"--listen"}, "option '--listen' needs a value (see --help)"},
     {{"--port", "65536"}, PORT_MSG("65536")},
     {{"--port", "-1"}, PORT_MSG("-1")},
@@ -377,6 +385,12 @@ static const struct error_case {
     {{"--listen", ""}, LISTEN_MSG("")},
     {{"--listen", ":"}, LISTEN_MSG(":")},
     {{"--listen", HOST64 ":80"}, LISTEN_MSG(HOST64 ":80")},
+    {{"--workers", "0"}, WORKERS_MSG("0")},
+    {{"--workers", "65"}, WORKERS_MSG("65")},
+    {{"--workers", "abc"}, WORKERS_MSG("abc")},
+    {{"--workers", ""}, WORKERS_MSG("")},
+    {{"--workers", "-1"}, WORKERS_MSG("-1")},
+    {{"--workers", "2.5"}, WORKERS_MSG("2.5")},
     {{"public"}, "unexpected argument 'public' (see --help)"},
     {{"public", "--port", "80"}, "unexpected argument 'public' (see --help)"},
     {{"--port", "80", "x", "y"}, "unexpected argument 'x' (see --help)"},
@@ -576,6 +590,25 @@ START_TEST(tables_in_one_process_silently)
 }
 END_TEST
 
+/* --help lists --workers after --max-connections, in the same columns. */
+START_TEST(usage_text)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	ck_assert_ptr_nonnull(f);
+	options_usage(f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_msg(strncmp(text, "Usage: simple-http-server [OPTION]...\n", 38) == 0, "%s",
+	              text);
+	ck_assert_ptr_nonnull(strstr(
+	    text, "  --max-connections N    simultaneous clients; more get a 503 (default: 4096)\n"
+	          "  --workers N            worker processes sharing the port (default: 1)\n"));
+	ck_assert_ptr_null(strchr(text, '%')); /* every conversion was filled in */
+	free(text);
+}
+END_TEST
+
 Suite *
 options_suite(void)
 {
@@ -590,6 +623,7 @@ options_suite(void)
 	tcase_add_test(tc, parse_again);
 	tcase_add_test(tc, error_truncated);
 	tcase_add_test(tc, tables_in_one_process_silently);
+	tcase_add_test(tc, usage_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
