@@ -12,6 +12,7 @@ main(void)
 	srunner_add_suite(sr, mime_suite());
 	srunner_add_suite(sr, response_suite());
 	srunner_add_suite(sr, cond_suite());
+	srunner_add_suite(sr, options_suite());
 	srunner_add_suite(sr, server_suite());
 	srunner_add_suite(sr, semantics_suite());
 	srunner_add_suite(sr, daemon_suite());

@@ -17,5 +17,6 @@ Suite *robust_suite(void);    /* tests/check_robust.c: hostile clients, overload
 Suite *live_suite(void);      /* tests/check_live.c: script placement, 404 suggestions */
 Suite *livemode_suite(void);  /* tests/check_livemode.c: --live, --dev, --spa over sockets */
 Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
+Suite *options_suite(void);   /* tests/check_options.c: the command line, from tables */
 
 #endif

@@ -1,0 +1,496 @@
+/* options.c - the command line: defaults, getopt_long, and the checks that
+ * need no system call. Nothing here prints or exits: main.c owns the
+ * terminal and the exit status, so every message is returned in err. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "options.h"
+
+void
+options_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: " SHS_NAME " [OPTION]...\n"
+	    "Serve the files of a directory over HTTP/1.1.\n"
+	    "\n"
+	    "  --top-dir DIR          directory to serve (default: ./public)\n"
+	    "  --port N               TCP port, 0 picks a free one (default: 8080)\n"
+	    "  --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n"
+	    "                         (default: 127.0.0.1)\n"
+	    "  --dotfiles             serve dotfiles and dot-directories (default: 404)\n"
+	    "  --listing              list directories that have no index.html\n"
+	    "  --live                 development: reload pages when files change (implies --dev)\n"
+	    "  --dev                  development: 404 pages suggest the file you meant\n"
+	    "  --spa                  unknown paths without an extension get /index.html\n"
+	    "  --clean-urls           /about is served from about.html\n"
+	    "  --no-precompressed     ignore x.br / x.zst / x.gz next to x\n"
+	    "  --header 'NAME: VALUE' add a header to every response (repeatable)\n"
+	    "  --cors                 Access-Control-Allow-Origin: * and preflight answers\n"
+	    "  --cache-control VALUE  Cache-Control for files (200, 206, 304)\n"
+	    "  --access-log FILE|-    access log, - for stdout (default: -)\n"
+	    "  --no-access-log        no access log\n"
+	    "  --log-format FORMAT    combined or common (default: combined)\n"
+	    "  --error-log FILE       error log file instead of stderr\n"
+	    "  --header-timeout SECS  time for a whole request head (default: %d)\n"
+	    "  --idle-timeout SECS    keep-alive idle time (default: %d)\n"
+	    "  --send-timeout SECS    time a client may stall a response (default: %d)\n"
+	    "  --listen ADDR:PORT     listen here too/instead ([::]:8080, 0.0.0.0:80; repeatable)\n"
+	    "  --daemon               detach from the terminal (startup errors still shown)\n"
+	    "  --pidfile FILE         write the pid here; refuse to start if it is held\n"
+	    "  --user NAME            switch to this user after binding\n"
+	    "  --group NAME           switch to this group (default: the user's)\n"
+	    "  --chroot[=DIR]         chroot into DIR (default: the top dir) before that\n"
+	    "  --no-root              refuse to run as root without --user\n"
+	    "  --cache-size MIB       memory for small files (<= %d KiB each), 0 = off\n"
+	    "                         (default: %d); changes show within 1 s\n"
+	    "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
+	    "  --workers N            worker processes sharing the port (default: 1)\n"
+	    "  -v, --verbose          log every request and debug details\n"
+	    "  -q, --quiet            log errors only; no startup line\n"
+	    "  -h, --help             show this help and exit\n"
+	    "  -V, --version          show the version and exit\n"
+	    "\n"
+	    "SIGTERM or SIGINT stop it after in-flight responses finish (at most %d s).\n",
+	    SHS_HEADER_TIMEOUT_MS / 1000, SHS_IDLE_TIMEOUT_MS / 1000, SHS_SEND_TIMEOUT_MS / 1000,
+	    SHS_CACHE_MAX_FILE / 1024, SHS_CACHE_MIB, SHS_DEFAULT_MAX_CONNS,
+	    SHS_SHUTDOWN_GRACE_MS / 1000);
+}
+
+/* Formats the message into err and returns OPTIONS_ERROR, so a failed check
+ * is one line: return fail(err, errcap, ...). */
+static enum options_result __attribute__((format(printf, 3, 4)))
+fail(char *err, size_t errcap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errcap, fmt, ap);
+	va_end(ap);
+	return OPTIONS_ERROR;
+}
+
+/* A whole decimal number in [min, max], or -1. */
+static long
+parse_number(const char *s, long min, long max)
+{
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+/* A positive number of seconds (fractions allowed, at most a day), or -1. */
+static double
+parse_seconds(const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.001 && v <= 86400))
+		return -1;
+	return v;
+}
+
+/* "127.0.0.1:8080", "[::]:8080", ":8080" (all addresses) or "8080". */
+static int
+parse_listen(const char *arg, char *host, size_t cap, int *port)
+{
+	const char *p;
+	size_t n;
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		n = (size_t)(close - arg - 1);
+		memcpy(host, arg + 1, n < cap ? n : 0);
+		p = close + 2;
+	} else {
+		const char *colon = strrchr(arg, ':');
+		if (colon && strchr(arg, ':') != colon)
+			return -1; /* a bare IPv6 address needs brackets */
+		n = colon ? (size_t)(colon - arg) : 0;
+		memcpy(host, arg, n < cap ? n : 0);
+		p = colon ? colon + 1 : arg;
+	}
+	if (n >= cap)
+		return -1;
+	host[n] = '\0';
+	if (n == 0)
+		strcpy(host, "::");
+	long v = parse_number(p, 0, 65535);
+	if (v < 0)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+/* field-value: visible characters, SP and HTAB; no CR, LF or other CTLs,
+ * which would let a flag split a response. */
+static int
+valid_value(const char *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* Headers the server owns because they frame the message. */
+static int
+reserved_header(const char *name, size_t n)
+{
+	static const char *const reserved[] = {
+	    "content-length", "transfer-encoding", "connection", "keep-alive",
+	    "upgrade",        "content-range",     "date",       "trailer",
+	};
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strlen(reserved[i]) == n && strncasecmp(reserved[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Validates "Name: value" and appends "Name: value\r\n" to o->headers. */
+static enum options_result
+add_header(struct options *o, const char *arg, char *err, size_t errcap)
+{
+	const char *colon = strchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	if (n == 0)
+		return fail(err, errcap, "invalid --header '%s' (expected 'Name: value')", arg);
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("!#$%&'*+-.^_`|~", arg[i]) &&
+		    !((arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= 'A' && arg[i] <= 'Z') ||
+		      (arg[i] >= '0' && arg[i] <= '9')))
+			return fail(err, errcap, "invalid header name in --header '%s'", arg);
+	if (reserved_header(arg, n))
+		return fail(err, errcap, "--header cannot set %.*s: the server manages it", (int)n,
+		            arg);
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vn = strlen(v);
+	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	if (!valid_value(v, vn))
+		return fail(err, errcap, "invalid characters in --header '%s'", arg);
+	size_t room = sizeof o->headers - o->headers_len;
+	int w =
+	    snprintf(o->headers + o->headers_len, room, "%.*s: %.*s\r\n", (int)n, arg, (int)vn, v);
+	if (w < 0 || (size_t)w >= room) {
+		/* The block handed to the server holds only whole lines. */
+		o->headers[o->headers_len] = '\0';
+		return fail(err, errcap, "too many --header bytes (at most %d)",
+		            SHS_EXTRA_HEADERS_MAX - 1);
+	}
+	o->headers_len += (size_t)w;
+	o->cfg.extra_headers = o->headers;
+	return OPTIONS_RUN;
+}
+
+/* --listen: at most SHS_MAX_LISTENERS, each a host and a port. */
+static enum options_result
+add_listen(struct options *o, const char *arg, char *err, size_t errcap)
+{
+	if (o->nlistens == SHS_MAX_LISTENERS)
+		return fail(err, errcap, "too many --listen (at most %d)", SHS_MAX_LISTENERS);
+	struct options_listen *l = &o->listens[o->nlistens];
+	if (parse_listen(arg, l->host, sizeof l->host, &l->port) != 0)
+		return fail(err, errcap,
+		            "invalid --listen '%s' (expected ADDR:PORT, [IPV6]:PORT or :PORT)",
+		            arg);
+	o->nlistens++;
+	return OPTIONS_RUN;
+}
+
+enum {
+	OPT_TOP_DIR = 256, /* above every short option */
+	OPT_PORT,
+	OPT_HOST,
+	OPT_DOTFILES,
+	OPT_MAX_CONNS,
+	OPT_WORKERS,
+	OPT_LISTING,
+	OPT_NO_PRECOMPRESSED,
+	OPT_HEADER,
+	OPT_CORS,
+	OPT_CACHE_CONTROL,
+	OPT_HEADER_TIMEOUT,
+	OPT_IDLE_TIMEOUT,
+	OPT_SEND_TIMEOUT,
+	OPT_ACCESS_LOG,
+	OPT_NO_ACCESS_LOG,
+	OPT_LOG_FORMAT,
+	OPT_ERROR_LOG,
+	OPT_DAEMON,
+	OPT_PIDFILE,
+	OPT_USER,
+	OPT_GROUP,
+	OPT_CHROOT,
+	OPT_NO_ROOT,
+	OPT_LISTEN,
+	OPT_CACHE_SIZE,
+	OPT_LIVE,
+	OPT_DEV,
+	OPT_SPA,
+	OPT_CLEAN_URLS,
+};
+
+static const struct option longopts[] = {
+    {"top-dir", required_argument, NULL, OPT_TOP_DIR},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"dotfiles", no_argument, NULL, OPT_DOTFILES},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
+    {"listing", no_argument, NULL, OPT_LISTING},
+    {"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
+    {"header", required_argument, NULL, OPT_HEADER},
+    {"cors", no_argument, NULL, OPT_CORS},
+    {"cache-control", required_argument, NULL, OPT_CACHE_CONTROL},
+    {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+    {"send-timeout", required_argument, NULL, OPT_SEND_TIMEOUT},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"error-log", required_argument, NULL, OPT_ERROR_LOG},
+    {"daemon", no_argument, NULL, OPT_DAEMON},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"user", required_argument, NULL, OPT_USER},
+    {"group", required_argument, NULL, OPT_GROUP},
+    {"chroot", optional_argument, NULL, OPT_CHROOT},
+    {"no-root", no_argument, NULL, OPT_NO_ROOT},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"cache-size", required_argument, NULL, OPT_CACHE_SIZE},
+    {"live", no_argument, NULL, OPT_LIVE},
+    {"dev", no_argument, NULL, OPT_DEV},
+    {"spa", no_argument, NULL, OPT_SPA},
+    {"clean-urls", no_argument, NULL, OPT_CLEAN_URLS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+static void
+set_defaults(struct options *o)
+{
+	*o = (struct options){
+	    .cfg =
+	        {
+	            .top_dir = "./public",
+	            .host = "127.0.0.1",
+	            .port = 8080,
+	            .max_conns = SHS_DEFAULT_MAX_CONNS,
+	            .precompressed = 1,
+	            .cache_bytes = (size_t)SHS_CACHE_MIB << 20,
+	            .cache_max_file = SHS_CACHE_MAX_FILE,
+	            .timeout_ms =
+	                {
+	                    [TIMER_HEADER] = SHS_HEADER_TIMEOUT_MS,
+	                    [TIMER_IDLE] = SHS_IDLE_TIMEOUT_MS,
+	                    [TIMER_TRANSFER] = SHS_SEND_TIMEOUT_MS,
+	                    [TIMER_LINGER] = SHS_LINGER_TIMEOUT_MS,
+	                },
+	        },
+	    .access_log = "-",
+	    .combined = 1,
+	    .workers = 1,
+	};
+}
+
+/* The options without a value; 0 if opt is not one of them. */
+static int
+set_flag(struct options *o, int opt)
+{
+	struct server_config *c = &o->cfg;
+	switch (opt) {
+	case OPT_DOTFILES:
+		c->dotfiles = 1;
+		break;
+	case OPT_LISTING:
+		c->listing = 1;
+		break;
+	case OPT_NO_PRECOMPRESSED:
+		c->precompressed = 0;
+		break;
+	case OPT_CORS:
+		c->cors = 1;
+		break;
+	case OPT_NO_ACCESS_LOG:
+		o->access_log = NULL;
+		break;
+	case OPT_DAEMON:
+		o->daemonize = 1;
+		break;
+	case OPT_NO_ROOT:
+		o->no_root = 1;
+		break;
+	case OPT_LIVE:
+		c->live = c->dev = 1;
+		break;
+	case OPT_DEV:
+		c->dev = 1;
+		break;
+	case OPT_SPA:
+		c->spa = 1;
+		break;
+	case OPT_CLEAN_URLS:
+		c->clean_urls = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case 'q':
+		c->quiet = 1;
+		break;
+	default:
+		return 0;
+	}
+	return 1;
+}
+
+/* The three timeouts share one syntax: seconds, kept in milliseconds. */
+static enum options_result
+set_timeout(struct options *o, int opt, const char *arg, char *err, size_t errcap)
+{
+	double secs = parse_seconds(arg);
+	if (secs <= 0)
+		return fail(err, errcap, "invalid timeout '%s' (expected seconds, e.g. 10 or 0.5)",
+		            arg);
+	enum timer_class k = opt == OPT_HEADER_TIMEOUT ? TIMER_HEADER
+	                     : opt == OPT_IDLE_TIMEOUT ? TIMER_IDLE
+	                                               : TIMER_TRANSFER;
+	o->cfg.timeout_ms[k] = (unsigned)(secs * 1000);
+	return OPTIONS_RUN;
+}
+
+/* The options with a value (arg is NULL for a bare --chroot). */
+static enum options_result
+set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
+{
+	struct server_config *c = &o->cfg;
+	long v;
+	switch (opt) {
+	case OPT_TOP_DIR:
+		c->top_dir = arg;
+		break;
+	case OPT_PORT:
+		if ((v = parse_number(arg, 0, 65535)) < 0)
+			return fail(err, errcap, "invalid port '%s' (expected 0 to 65535)", arg);
+		c->port = (int)v;
+		break;
+	case OPT_HOST:
+		c->host = arg;
+		break;
+	case OPT_MAX_CONNS:
+		if ((v = parse_number(arg, 1, 1000000)) < 0)
+			return fail(err, errcap,
+			            "invalid --max-connections '%s' (expected 1 to 1000000)", arg);
+		c->max_conns = (unsigned)v;
+		break;
+	case OPT_WORKERS:
+		if ((v = parse_number(arg, 1, OPTIONS_WORKERS_MAX)) < 0)
+			return fail(err, errcap, "invalid --workers '%s' (expected 1 to %d)", arg,
+			            OPTIONS_WORKERS_MAX);
+		o->workers = (unsigned)v;
+		break;
+	case OPT_CACHE_SIZE:
+		if ((v = parse_number(arg, 0, 65536)) < 0)
+			return fail(err, errcap,
+			            "invalid --cache-size '%s' (expected MiB, 0 to 65536)", arg);
+		c->cache_bytes = (size_t)v << 20;
+		break;
+	case OPT_HEADER:
+		return add_header(o, arg, err, errcap);
+	case OPT_CACHE_CONTROL:
+		if (!valid_value(arg, strlen(arg)) || !*arg)
+			return fail(err, errcap, "invalid --cache-control value '%s'", arg);
+		c->cache_control = arg;
+		break;
+	case OPT_HEADER_TIMEOUT:
+	case OPT_IDLE_TIMEOUT:
+	case OPT_SEND_TIMEOUT:
+		return set_timeout(o, opt, arg, err, errcap);
+	case OPT_ACCESS_LOG:
+		o->access_log = arg;
+		break;
+	case OPT_LOG_FORMAT:
+		if (strcmp(arg, "combined") == 0)
+			o->combined = 1;
+		else if (strcmp(arg, "common") == 0)
+			o->combined = 0;
+		else
+			return fail(err, errcap,
+			            "invalid --log-format '%s' (expected common or combined)", arg);
+		break;
+	case OPT_ERROR_LOG:
+		c->error_log = arg;
+		break;
+	case OPT_PIDFILE:
+		o->pidfile = arg;
+		break;
+	case OPT_USER:
+		o->user = arg;
+		break;
+	case OPT_GROUP:
+		o->group = arg;
+		break;
+	case OPT_CHROOT:
+		/* Only --chroot=DIR has a value: a separate word stays an argument. */
+		if (arg)
+			o->chroot_dir = arg;
+		else
+			o->chroot_top = 1;
+		break;
+	case OPT_LISTEN:
+		return add_listen(o, arg, err, errcap);
+	}
+	return OPTIONS_RUN;
+}
+
+enum options_result
+options_parse(int argc, char **argv, struct options *o, char *err, size_t errcap)
+{
+	set_defaults(o);
+	/* 0, not 1: glibc then also drops what an earlier call left half read,
+	 * such as the "q" of "-hq" after --help stopped it. */
+	optind = 0;
+	opterr = 0; /* our own one-line messages, and no printing here */
+	for (;;) {
+		int opt = getopt_long(argc, argv, ":vqhV", longopts, NULL);
+		if (opt == -1)
+			break;
+		switch (opt) {
+		case 'h':
+			return OPTIONS_HELP;
+		case 'V':
+			return OPTIONS_VERSION;
+		case ':':
+			return fail(err, errcap, "option '%s' needs a value (see --help)",
+			            argv[optind - 1]);
+		case '?':
+			return fail(err, errcap, "unknown option '%s' (see --help)",
+			            argv[optind - 1]);
+		default:
+			if (!set_flag(o, opt) &&
+			    set_value(o, opt, optarg, err, errcap) != OPTIONS_RUN)
+				return OPTIONS_ERROR;
+		}
+	}
+	if (optind < argc)
+		return fail(err, errcap, "unexpected argument '%s' (see --help)", argv[optind]);
+	return OPTIONS_RUN;
+}
