@@ -20,6 +20,10 @@ struct accesslog {
 	int combined;     /* Combined (referer, user agent) or Common format */
 	int failed;       /* the last write failed: reported already */
 	unsigned long dropped;
+	/* Other processes (--workers) write to the same pipe or socket: each
+	 * write is whole lines of at most PIPE_BUF bytes, which a pipe never
+	 * interleaves with another writer's. Files are opened O_APPEND. */
+	int shared;
 	time_t stamp_sec;
 	char stamp[32]; /* "[22/Nov/2026:03:45:00 +0000]" for stamp_sec */
 	size_t len;

@@ -31,6 +31,7 @@
 
 /* Listening sockets (--listen, socket activation) at most. */
 #define SHS_MAX_LISTENERS 16
+#define SHS_MAX_WORKERS 64 /* --workers: far more than cores on any machine we target */
 
 /* Small-file cache: default budget in MiB (--cache-size) and the largest
  * file it holds; bigger files go out with sendfile from an open fd. */

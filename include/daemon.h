@@ -32,6 +32,10 @@ int pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder);
  * emptied) and drops the lock. */
 void pidfile_release(struct pidfile *pf);
 
+/* In a child process (--workers): closes our copies of the pidfile's fds
+ * without touching the file, which stays the parent's. */
+void pidfile_forget(struct pidfile *pf);
+
 /* chroot into chroot_dir (if not NULL), then switch to user and group
  * (group defaults to the user's primary group), then check that root
  * cannot be regained. err receives a one-line reason on failure. */

@@ -11,6 +11,11 @@
  * -EINVAL for an unresolvable host, ...). */
 int net_listen(const char *host, int port, int backlog);
 
+/* n listening sockets on the same address and port with SO_REUSEPORT, one
+ * per worker process (port 0: the port the first one got). Returns 0 with
+ * fds[0..n) set, or -errno with none left open. */
+int net_listen_group(const char *host, int port, int backlog, int *fds, unsigned n);
+
 /* "127.0.0.1:8080" or "[::1]:8080" into dst. Returns 0, or -1 if it does not fit. */
 int net_format_addr(const struct sockaddr *sa, char *dst, size_t cap);
 

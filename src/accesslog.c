@@ -2,6 +2,7 @@
 #include "accesslog.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,7 +56,17 @@ accesslog_flush(struct accesslog *log)
 {
 	size_t off = 0;
 	while (off < log->len) {
-		ssize_t n = write(log->fd, log->buf + off, log->len - off);
+		size_t want = log->len - off;
+		if (log->shared && want > PIPE_BUF) {
+			want = PIPE_BUF;
+			while (want > 0 && log->buf[off + want - 1] != '\n')
+				want--;
+			if (want == 0) { /* one line longer than PIPE_BUF: alone */
+				const char *nl = memchr(log->buf + off, '\n', log->len - off);
+				want = nl ? (size_t)(nl - (log->buf + off)) + 1 : log->len - off;
+			}
+		}
+		ssize_t n = write(log->fd, log->buf + off, want);
 		if (n > 0) {
 			off += (size_t)n;
 			log->failed = 0;

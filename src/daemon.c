@@ -148,9 +148,18 @@ pidfile_release(struct pidfile *pf)
 	pf->fd = pf->dirfd = -1;
 }
 
+void
+pidfile_forget(struct pidfile *pf)
+{
+	if (pf->fd >= 0)
+		close(pf->fd);
+	if (pf->dirfd >= 0)
+		close(pf->dirfd);
+	pf->fd = pf->dirfd = -1;
+}
+
 int
-privileges_drop(const char *user, const char *group, const char *chroot_dir, char *err,
-                size_t cap)
+privileges_drop(const char *user, const char *group, const char *chroot_dir, char *err, size_t cap)
 {
 	uid_t uid = 0;
 	gid_t gid = 0;

@@ -21,6 +21,7 @@
 #include "net.h"
 #include "options.h"
 #include "server.h"
+#include "workers.h"
 
 #define EXIT_USAGE 2
 
@@ -163,22 +164,41 @@ main(int argc, char **argv)
 		          errno == ENOTDIR ? "not a directory" : strerror(errno));
 
 	raise_fd_limit(cfg->max_conns);
-	int lfds[SHS_MAX_LISTENERS];
-	int nl = socket_activation_fds(lfds, SHS_MAX_LISTENERS);
-	if (nl < 0)
-		die_usage("sockets passed by systemd (LISTEN_FDS): %s", strerror(-nl));
-	if (nl == 0 && o->nlistens == 0) {
+	/* lfds[w * nl + k]: listener k of worker w (one row without --workers). */
+	static int lfds[SHS_MAX_WORKERS * SHS_MAX_LISTENERS];
+	int act[SHS_MAX_LISTENERS];
+	int na = socket_activation_fds(act, SHS_MAX_LISTENERS);
+	if (na < 0)
+		die_usage("sockets passed by systemd (LISTEN_FDS): %s", strerror(-na));
+	if (na == 0 && o->nlistens == 0) {
 		o->listens[0].port = cfg->port;
 		snprintf(o->listens[0].host, sizeof o->listens[0].host, "%s", cfg->host);
 		if (strlen(cfg->host) >= sizeof o->listens[0].host)
 			die_usage("address '%s' is too long", cfg->host);
 		o->nlistens = 1;
 	}
-	for (unsigned i = 0; nl >= 0 && i < o->nlistens && (unsigned)nl < SHS_MAX_LISTENERS; i++) {
-		int fd = net_listen(o->listens[i].host, o->listens[i].port, 4096);
-		if (fd < 0)
-			listen_error(o->listens[i].host, o->listens[i].port, -fd);
-		lfds[nl++] = fd;
+	unsigned nw = o->workers, nl = (unsigned)na + o->nlistens;
+	if (nl > SHS_MAX_LISTENERS)
+		nl = SHS_MAX_LISTENERS;
+	/* Sockets from systemd are shared by every worker; our own are one
+	 * SO_REUSEPORT socket per worker, so the kernel spreads the load. */
+	for (unsigned k = 0; k < nl; k++) {
+		int group[SHS_MAX_WORKERS];
+		if (k < (unsigned)na) {
+			for (unsigned w = 0; w < nw; w++)
+				group[w] = act[k];
+		} else {
+			const char *host = o->listens[k - na].host;
+			int port = o->listens[k - na].port, r;
+			if (nw == 1)
+				r = group[0] = net_listen(host, port, 4096);
+			else
+				r = net_listen_group(host, port, 4096, group, nw);
+			if (r < 0)
+				listen_error(host, port, -r);
+		}
+		for (unsigned w = 0; w < nw; w++)
+			lfds[w * nl + k] = group[w];
 	}
 
 	struct pidfile pf = {.fd = -1, .dirfd = -1};
@@ -192,15 +212,18 @@ main(int argc, char **argv)
 			die_usage("pidfile %s: %s", o->pidfile, strerror(-r));
 	}
 
-	static struct server srv;
-	int r = server_init(&srv, cfg, lfds, (unsigned)nl, rootfd);
-	if (r < 0)
-		die_usage("cannot start: %s", strerror(-r));
 	/* Logs are opened before chroot, so their paths mean what they say. */
+	static struct accesslog alog = {.fd = -1};
+	int r;
 	if (o->access_log && (o->daemonize && strcmp(o->access_log, "-") == 0))
 		o->access_log = NULL; /* stdout is /dev/null once detached */
-	if (o->access_log && (r = accesslog_open(&srv.access_log, o->access_log, o->combined)) < 0)
+	if (o->access_log && (r = accesslog_open(&alog, o->access_log, o->combined)) < 0)
 		die_usage("access log '%s': %s", o->access_log, strerror(-r));
+	alog.shared = nw > 1;
+
+	static struct server srv;
+	if (nw == 1 && (r = server_init(&srv, cfg, lfds, nl, rootfd)) < 0)
+		die_usage("cannot start: %s", strerror(-r));
 
 	/* The error log takes over stderr only now, so every startup error
 	 * above still reaches the terminal (and a --daemon parent). */
@@ -217,25 +240,57 @@ main(int argc, char **argv)
 			log_warn("chroot without --user: root can leave a chroot");
 	}
 
-	if (!cfg->quiet) {
-		for (int i = 0; i < nl; i++) {
-			char addr[64];
-			if (net_local_addr(lfds[i], addr, sizeof addr) == 0)
-				printf("listening on http://%s/\n", addr);
-		}
-		if (cfg->dev)
-			print_urls(lfds, nl);
-		fflush(stdout);
+	/* --workers: from here on the master only supervises; each worker
+	 * goes on below with its own listeners in lfds[0..nl). */
+	static struct workers ws;
+	int worker = -1;
+	if (nw > 1 && (worker = workers_start(&ws, nw, lfds, nl)) == -2) {
+		pidfile_release(&pf);
+		return EXIT_USAGE; /* the worker said why */
 	}
-	if (o->daemonize)
-		daemon_ready(report_fd, cfg->error_log != NULL);
-	notify_systemd("READY=1");
 
-	int status = server_run(&srv);
-	notify_systemd("STOPPING=1");
+	if (worker < 0) {
+		if (!cfg->quiet) {
+			for (unsigned i = 0; i < nl; i++) {
+				char addr[64];
+				if (net_local_addr(lfds[i], addr, sizeof addr) == 0)
+					printf("listening on http://%s/\n", addr);
+			}
+			if (cfg->dev)
+				print_urls(lfds, (int)nl);
+			fflush(stdout);
+		}
+		if (o->daemonize)
+			daemon_ready(report_fd, cfg->error_log != NULL);
+		notify_systemd("READY=1");
+	}
+	int status = 0;
+	if (nw > 1 && worker < 0) {
+		log_info("%u workers running", nw);
+		worker = workers_supervise(&ws, cfg->error_log, &status);
+		if (worker < 0) {
+			notify_systemd("STOPPING=1");
+			close(rootfd);
+			pidfile_release(&pf);
+			log_info("stopped");
+			return status;
+		}
+	}
+	if (worker >= 0) {
+		pidfile_forget(&pf); /* the master's to remove */
+		if ((r = server_init(&srv, cfg, lfds, nl, rootfd)) < 0)
+			die_usage("worker %d: cannot start: %s", worker, strerror(-r));
+		workers_ready(&ws);
+	}
+	srv.access_log = alog;
+
+	status = server_run(&srv);
+	if (worker < 0)
+		notify_systemd("STOPPING=1");
 	server_free(&srv);
 	close(rootfd);
 	pidfile_release(&pf);
-	log_info("stopped");
+	if (worker < 0)
+		log_info("stopped");
 	return status;
 }

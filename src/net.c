@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 static int
-listen_on(const struct addrinfo *ai, int backlog)
+listen_on(const struct addrinfo *ai, int backlog, int reuseport) /* backlog < 0: bind only */
 {
 	int fd =
 	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
@@ -22,6 +22,10 @@ listen_on(const struct addrinfo *ai, int backlog)
 	int one = 1, zero = 0;
 	/* SO_REUSEADDR: a restart must not wait out TIME_WAIT sockets. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+		goto fail;
+	/* --workers: one socket per worker on the same port; the kernel
+	 * spreads new connections across them. */
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
 		goto fail;
 	/* "::" means every address, IPv4 included, whatever the sysctl says. */
 	if (ai->ai_family == AF_INET6 &&
@@ -35,7 +39,8 @@ listen_on(const struct addrinfo *ai, int backlog)
 	int defer = SHS_DEFER_ACCEPT_S; /* see config.h */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) != 0)
 		goto fail;
-	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, backlog) != 0)
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+	    (backlog >= 0 && listen(fd, backlog) != 0))
 		goto fail;
 	return fd;
 fail:;
@@ -44,8 +49,8 @@ fail:;
 	return -e;
 }
 
-int
-net_listen(const char *host, int port, int backlog)
+static int
+listen_host(const char *host, int port, int backlog, int reuseport)
 {
 	char service[8];
 	snprintf(service, sizeof service, "%d", port);
@@ -59,12 +64,55 @@ net_listen(const char *host, int port, int backlog)
 		return -EINVAL;
 	int fd = -EADDRNOTAVAIL;
 	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		fd = listen_on(ai, backlog);
+		fd = listen_on(ai, backlog, reuseport);
 		if (fd >= 0 || fd == -EADDRINUSE)
 			break;
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+int
+net_listen(const char *host, int port, int backlog)
+{
+	return listen_host(host, port, backlog, 0);
+}
+
+int
+net_listen_group(const char *host, int port, int backlog, int *fds, unsigned n)
+{
+	/* SO_REUSEPORT would let us join another server's sockets on the
+	 * port and split its clients with it. A plain bind first finds out
+	 * whether anyone holds the port. */
+	if (port != 0) {
+		int probe = listen_host(host, port, -1, 0);
+		if (probe < 0)
+			return probe;
+		close(probe);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		fds[i] = listen_host(host, port, backlog, 1);
+		if (fds[i] < 0) {
+			int e = fds[i];
+			while (i > 0)
+				close(fds[--i]);
+			return e;
+		}
+		/* Port 0: the rest join the port the first one got. */
+		if (i == 0 && port == 0) {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof ss;
+			if (getsockname(fds[0], (struct sockaddr *)&ss, &sl) != 0) {
+				int e = -errno;
+				close(fds[0]);
+				return e;
+			}
+			port =
+			    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			                                   : ((struct sockaddr_in *)&ss)->sin_port);
+		}
+	}
+	return 0;
 }
 
 int
