@@ -400,6 +400,58 @@ for scen in "${SCENARIOS[@]}"; do
 	done
 done
 
+# 1 vs 2 workers (--workers): neither server nor load generator pinned, wrk
+# with two threads. On a 2-core machine the load generator competes with
+# the workers for the same cores, so this shows what a second worker buys
+# here, not on a machine with cores to spare.
+declare -A WRATE=() WCPU=()
+ALLCPU=0-$(($(nproc) - 1))
+# run_free KIND NAME: one unpinned run; records rate and CPU per request.
+run_free() {
+	local lf="$OUT/logs/workers-$1-$2-$r.log" t0 t1 rc=0 req secs
+	t0=$(cpu_ns "${PID[$2]}")
+	if [ "$1" = keep-alive ]; then
+		timeout -k 5 $((SECS + 30)) wrk -t2 -c100 -d"${SECS}s" --timeout 5s -s "$OUT/report.lua" \
+			"http://127.0.0.1:${PORT[$2]}/hello.txt" >"$lf" 2>&1 || rc=$?
+		req=$(sed -n 's/^BENCH requests=\([0-9]*\).*duration_us=\([0-9]*\).*/\1/p' "$lf")
+		secs=$(sed -n 's/^BENCH .*duration_us=\([0-9]*\).*/\1/p' "$lf")
+		[ -z "$secs" ] || secs=$(calc "$secs / 1000000")
+	else
+		timeout -k 5 120 ab -q -r -s 10 -n 20000 -c 50 "http://127.0.0.1:${PORT[$2]}/hello.txt" \
+			>"$lf" 2>&1 || rc=$?
+		req=$(awk '/^Complete requests:/ { print $3 }' "$lf")
+		secs=$(awk '/^Time taken for tests:/ { print $5 }' "$lf")
+	fi
+	t1=$(cpu_ns "${PID[$2]}")
+	if [ $rc -ne 0 ] || [ -z "$req" ] || [ -z "$secs" ] || [ "$req" = 0 ]; then
+		log "  $2 $1: failed (see $lf)"
+		return
+	fi
+	WRATE[$1|$2]+="$(calc "$req / $secs") "
+	WCPU[$1|$2]+="$(calc "($t1 - $t0) / 1000 / $req") "
+	log "  $2 $1: $(calc "$req / $secs" | xargs printf '%.0f') req/s, $(calc "($t1 - $t0) / 1000 / $req" | xargs printf '%.2f') us/req"
+}
+WORKERS_RUN=
+if wanted workers; then
+	for nwk in 1 2; do
+		p=$(pick_port)
+		SRV_CPU=$ALLCPU start "ours-w$nwk" "$p" "$BIN" --top-dir "$OUT/root" --port "$p" \
+			--no-access-log -q --workers "$nwk" || true
+	done
+	if [ -n "${PID[ours-w1]:-}" ] && [ -n "${PID[ours-w2]:-}" ]; then
+		WORKERS_RUN=1
+		for r in $(seq "$ROUNDS"); do
+			log "1 vs 2 workers: round $r/$ROUNDS"
+			for kind in keep-alive new-connection; do
+				for nwk in 1 2; do
+					run_free "$kind" "ours-w$nwk"
+					sleep 0.5
+				done
+			done
+		done
+	fi
+fi
+
 # siege availability: once per server, bounded by -t10S.
 declare -A SIEGE=()
 if ! wanted siege; then
@@ -573,6 +625,27 @@ version() {
 				"${ERRS[$k]:-0}" "${RUNS[$k]:-0}/$ROUNDS"
 		done
 	done
+	if [ -n "$WORKERS_RUN" ]; then
+		echo
+		echo "## 1 vs 2 workers (--workers), nothing pinned, 13 B"
+		echo
+		echo "wrk -t2 -c100 (keep-alive) and ab -n 20000 -c 50 (new connection per request);"
+		echo "CPU counts the master and every worker. Both cores are shared with the load generator."
+		echo
+		echo "| load | workers | req/s | CPU µs/req | req/s vs 1 worker |"
+		echo "|---|---:|---:|---:|---:|"
+		for kind in keep-alive new-connection; do
+			one=$(median <<<"${WRATE[$kind|ours-w1]:-}")
+			for nwk in 1 2; do
+				rate=$(median <<<"${WRATE[$kind|ours-w$nwk]:-}")
+				cpu=$(median <<<"${WCPU[$kind|ours-w$nwk]:-}")
+				printf '| %s | %s | %s | %s | %s |\n' "$kind" "$nwk" \
+					"$([ -n "$rate" ] && printf '%.0f' "$rate" || echo -)" \
+					"$([ -n "$cpu" ] && printf '%.2f' "$cpu" || echo -)" \
+					"$(ratio "$rate" "$one")"
+			done
+		done
+	fi
 	echo
 	echo "## siege -b -c100 -t10S, 13 B (once per server)"
 	echo
