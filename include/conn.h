@@ -44,10 +44,9 @@ struct conn {
 	unsigned in_sse : 1;       /* on the live clients list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
 
-	/* Owned by server.c: timer queue links and the ready/free lists. */
+	/* Owned by server.c: the timer class (its queue links live in the
+	 * server's dense timer_nodes[]) and the ready/free lists. */
 	enum timer_class timer;
-	uint64_t timer_start_ms;
-	struct conn *timer_prev, *timer_next;
 	struct conn *next;                /* free, released or ready list */
 	struct conn *sse_prev, *sse_next; /* live clients list */
 

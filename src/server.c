@@ -41,21 +41,27 @@ update_clock(struct server *srv)
 	}
 }
 
+static uint32_t
+slot_of(const struct server *srv, const struct conn *c)
+{
+	return (uint32_t)(c - srv->conns);
+}
+
 static void
 timer_unlink(struct server *srv, struct conn *c)
 {
 	if (c->timer == TIMER_NONE)
 		return;
 	struct timer_queue *q = &srv->timers[c->timer];
-	if (c->timer_prev)
-		c->timer_prev->timer_next = c->timer_next;
+	struct timer_node *nodes = srv->timer_nodes, *n = &nodes[slot_of(srv, c)];
+	if (n->prev != TIMER_NIL)
+		nodes[n->prev].next = n->next;
 	else
-		q->head = c->timer_next;
-	if (c->timer_next)
-		c->timer_next->timer_prev = c->timer_prev;
+		q->head = n->next;
+	if (n->next != TIMER_NIL)
+		nodes[n->next].prev = n->prev;
 	else
-		q->tail = c->timer_prev;
-	c->timer_prev = c->timer_next = NULL;
+		q->tail = n->prev;
 	c->timer = TIMER_NONE;
 }
 
@@ -67,15 +73,27 @@ timer_set(struct server *srv, struct conn *c, enum timer_class cls)
 	if (cls == TIMER_NONE)
 		return;
 	struct timer_queue *q = &srv->timers[cls];
+	uint32_t i = slot_of(srv, c);
+	struct timer_node *n = &srv->timer_nodes[i];
 	c->timer = cls;
-	c->timer_start_ms = srv->now_ms;
-	c->timer_prev = q->tail;
-	c->timer_next = NULL;
-	if (q->tail)
-		q->tail->timer_next = c;
+	n->start_ms = srv->now_ms;
+	n->prev = q->tail;
+	n->next = TIMER_NIL;
+	if (q->tail != TIMER_NIL)
+		srv->timer_nodes[q->tail].next = i;
 	else
-		q->head = c;
-	q->tail = c;
+		q->head = i;
+	q->tail = i;
+}
+
+/* When the oldest connection of queue k times out, or UINT64_MAX. */
+static uint64_t
+timer_due(const struct server *srv, int k)
+{
+	const struct timer_queue *q = &srv->timers[k];
+	if (q->head == TIMER_NIL)
+		return UINT64_MAX;
+	return srv->timer_nodes[q->head].start_ms + q->timeout_ms;
 }
 
 void
@@ -182,9 +200,9 @@ slots_coming(struct server *srv)
 {
 	if (srv->released)
 		return 1;
-	struct conn *oldest = srv->timers[TIMER_LINGER].head;
-	if (!oldest)
+	if (srv->timers[TIMER_LINGER].head == TIMER_NIL)
 		return 0;
+	struct conn *oldest = &srv->conns[srv->timers[TIMER_LINGER].head];
 	conn_close(oldest);
 	release(srv, oldest);
 	return 1;
@@ -339,9 +357,8 @@ static void
 expire_timers(struct server *srv)
 {
 	for (int k = 0; k < TIMER_COUNT; k++) {
-		struct timer_queue *q = &srv->timers[k];
-		while (q->head && srv->now_ms >= q->head->timer_start_ms + q->timeout_ms) {
-			struct conn *c = q->head;
+		while (srv->now_ms >= timer_due(srv, k)) {
+			struct conn *c = &srv->conns[srv->timers[k].head];
 			log_debug("fd %d: timed out (class %d)", c->fd, k);
 			conn_close(c);
 			release(srv, c);
@@ -356,11 +373,9 @@ wait_time(const struct server *srv)
 	if (srv->ready)
 		return 0;
 	uint64_t next = UINT64_MAX;
-	for (int k = 0; k < TIMER_COUNT; k++) {
-		const struct timer_queue *q = &srv->timers[k];
-		if (q->head && q->head->timer_start_ms + q->timeout_ms < next)
-			next = q->head->timer_start_ms + q->timeout_ms;
-	}
+	for (int k = 0; k < TIMER_COUNT; k++)
+		if (timer_due(srv, k) < next)
+			next = timer_due(srv, k);
 	if (srv->stopping && srv->stop_deadline_ms < next)
 		next = srv->stop_deadline_ms;
 	if (srv->live_next_ms < next)
@@ -483,8 +498,10 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	srv->sig.fd = -1;
 	srv->epfd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	for (int k = 0; k < TIMER_COUNT; k++)
+	for (int k = 0; k < TIMER_COUNT; k++) {
 		srv->timers[k].timeout_ms = cfg->timeout_ms[k];
+		srv->timers[k].head = srv->timers[k].tail = TIMER_NIL;
+	}
 	accesslog_disable(&srv->access_log);
 	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
 		return -ENOMEM;
@@ -509,7 +526,8 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	 * handed out in order (see take_slot) and never touched before: a slot
 	 * costs memory only once a connection has used it. */
 	srv->conns = calloc(cfg->max_conns, sizeof *srv->conns);
-	if (!srv->conns)
+	srv->timer_nodes = calloc(cfg->max_conns, sizeof *srv->timer_nodes);
+	if (!srv->conns || !srv->timer_nodes)
 		return -ENOMEM;
 
 	/* Signals arrive as reads on a signalfd in the loop; nothing runs in a
@@ -567,6 +585,8 @@ server_free(struct server *srv)
 		free(srv->conns);
 		srv->conns = NULL;
 	}
+	free(srv->timer_nodes);
+	srv->timer_nodes = NULL;
 	cache_free(&srv->cache);
 	live_free(srv);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
