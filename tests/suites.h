@@ -18,5 +18,6 @@ Suite *live_suite(void);      /* tests/check_live.c: script placement, 404 sugge
 Suite *livemode_suite(void);  /* tests/check_livemode.c: --live, --dev, --spa over sockets */
 Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 Suite *options_suite(void);   /* tests/check_options.c: the command line, from tables */
+Suite *workers_suite(void);   /* tests/check_workers.c: --workers master, restarts, signals */
 
 #endif
