@@ -63,7 +63,12 @@
  * client that sends nothing is accepted after this long anyway (one SYN-ACK
  * retransmit), and the header timeout then applies as usual. */
 #define SHS_DEFER_ACCEPT_S 1
-#define SHS_LINGER_TIMEOUT_MS 2000 /* draining input after our FIN, so no RST eats the answer */
+#define SHS_LINGER_TIMEOUT_MS 2000
+#define SHS_LOG_RETRY_MS                                                                           \
+	10 /* access-log lines waiting for a full pipe: retry this often */ /* draining input      \
+	                                                                       after our FIN, so   \
+	                                                                       no RST eats the     \
+	                                                                       answer */
 #define SHS_SHUTDOWN_GRACE_MS 5000 /* SIGTERM: in-flight responses get this long to finish */
 
 /* Bytes discarded while lingering before we stop caring and close. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -210,10 +211,22 @@ accesslog_close(struct accesslog *log)
 {
 	if (log->fd < 0)
 		return;
-	/* At exit a blocking write is fine: nothing else is waiting. */
-	int flags = fcntl(log->fd, F_GETFL);
-	if (flags >= 0 && (flags & O_NONBLOCK))
-		(void)fcntl(log->fd, F_SETFL, flags & ~O_NONBLOCK);
+	if (log->shared) {
+		/* The other workers share this open file description: its
+		 * O_NONBLOCK is theirs too, so wait for room instead (bounded:
+		 * a reader that never reads costs the last lines, not a hang). */
+		for (int waited = 0; log->len > 0 && !log->failed && waited < 2000; waited += 50) {
+			accesslog_flush(log);
+			struct pollfd p = {.fd = log->fd, .events = POLLOUT};
+			if (log->len > 0)
+				(void)poll(&p, 1, 50);
+		}
+	} else {
+		/* At exit a blocking write is fine: nothing else is waiting. */
+		int flags = fcntl(log->fd, F_GETFL);
+		if (flags >= 0 && (flags & O_NONBLOCK))
+			(void)fcntl(log->fd, F_SETFL, flags & ~O_NONBLOCK);
+	}
 	accesslog_flush(log);
 	close(log->fd);
 	log->fd = -1;

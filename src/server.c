@@ -380,6 +380,10 @@ wait_time(const struct server *srv)
 		next = srv->stop_deadline_ms;
 	if (srv->live_next_ms < next)
 		next = srv->live_next_ms;
+	/* Log lines a full pipe did not take: no edge tells us when it
+	 * drains, so look again shortly. */
+	if (srv->access_log.len && srv->now_ms + SHS_LOG_RETRY_MS < next)
+		next = srv->now_ms + SHS_LOG_RETRY_MS;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= srv->now_ms)

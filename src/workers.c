@@ -102,8 +102,9 @@ running(const struct workers *ws)
 	return r;
 }
 
-/* Reaps every child that exited. Returns how many of them failed: a
- * signal, or a non-zero status. Each dead worker is due for a restart. */
+/* Reaps every child that exited. Unless stopping, each dead worker is due
+ * for a restart; while stopping, returns how many ended badly (a signal or
+ * a non-zero status). */
 static unsigned
 reap(struct workers *ws)
 {
@@ -119,8 +120,10 @@ reap(struct workers *ws)
 		struct worker *k = &ws->w[w];
 		k->pid = 0;
 		int bad = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
-		failed += bad;
 		if (ws->stopping) {
+			/* Only the stop counts for the exit status: a worker that
+			 * crashed earlier was replaced and is logged above. */
+			failed += bad;
 			if (bad)
 				log_warn("worker %u (pid %ld) stopped badly (%s %d)", w, (long)pid,
 				         WIFSIGNALED(status) ? "signal" : "status",
