@@ -4,7 +4,8 @@
  * body skipper. No I/O and no allocation: the caller passes a buffer and gets
  * back slices that borrow it. Safe to run on every incomplete prefix of a
  * request (it answers HTTP_PARSE_AGAIN), so it can be called after each read.
- * The chunked body skipper is in http_chunked.h. */
+ * The chunked body skipper is in http_chunked.h, q-value lists in
+ * http_coding.h. */
 #ifndef SHS_HTTP_H
 #define SHS_HTTP_H
 
@@ -118,11 +119,10 @@ http_field(const struct http_request *req, enum http_field f)
  * The name must be a token, as the parser's names are. */
 enum http_field http_field_of(struct http_slice name);
 
-/* How much a client wants a content coding, from its Accept-Encoding value:
- * the q-value in thousandths (0 = not acceptable). A coding that is not
- * listed takes the q of "*" if present, else 0. q values are parsed per
- * RFC 9110 12.4.2; a malformed one counts as 0. */
-int http_coding_q(struct http_slice accept_encoding, const char *coding);
+/* Calls fn on each comma-separated element of a list value, trimmed of
+ * spaces and tabs, skipping empty ones; stops at the first non-zero return
+ * (and returns -1), else returns 0. */
+int http_list_each(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
 
 /* Method name for a known method ("GET"), or NULL. */
 const char *http_method_name(enum http_method m);

@@ -7,8 +7,6 @@
 
 _Static_assert(SHS_MAX_HEADERS < 256, "http_request.first[] holds header indexes in a byte");
 
-static int for_each_element(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
-
 /* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
  *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 5.6.2)
  * A table: method and field-name bytes are the parser's hottest loop. */
@@ -206,65 +204,6 @@ http_find_header(const struct http_request *req, const char *name)
 	return NULL;
 }
 
-/* qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ), as thousandths. */
-static int
-parse_qvalue(const char *p, size_t n)
-{
-	if (n == 0 || (p[0] != '0' && p[0] != '1') || n > 5 || (n > 1 && p[1] != '.'))
-		return 0;
-	int v = (p[0] - '0') * 1000, scale = 100;
-	for (size_t i = 2; i < n; i++, scale /= 10) {
-		if (p[i] < '0' || p[i] > '9')
-			return 0;
-		v += (p[i] - '0') * scale;
-	}
-	return v > 1000 ? 0 : v;
-}
-
-struct coding_lookup {
-	const char *coding;
-	int q, star_q; /* -1 while not seen */
-};
-
-/* One Accept-Encoding element: coding *( OWS ";" OWS "q=" qvalue ). */
-static int
-coding_element(struct http_slice el, void *arg)
-{
-	struct coding_lookup *l = arg;
-	size_t i = 0;
-	while (i < el.len && el.p[i] != ';' && el.p[i] != ' ' && el.p[i] != '\t')
-		i++;
-	struct http_slice name = {el.p, i};
-	int q = 1000;
-	while (i < el.len) {
-		while (i < el.len && (el.p[i] == ' ' || el.p[i] == '\t' || el.p[i] == ';'))
-			i++;
-		size_t s = i;
-		while (i < el.len && el.p[i] != ';')
-			i++;
-		size_t e = i;
-		while (e > s && (el.p[e - 1] == ' ' || el.p[e - 1] == '\t'))
-			e--;
-		if (e - s >= 2 && (el.p[s] == 'q' || el.p[s] == 'Q') && el.p[s + 1] == '=')
-			q = parse_qvalue(el.p + s + 2, e - s - 2);
-	}
-	if (http_slice_eq(name, l->coding))
-		l->q = q;
-	else if (name.len == 1 && name.p[0] == '*')
-		l->star_q = q;
-	return 0;
-}
-
-int
-http_coding_q(struct http_slice accept_encoding, const char *coding)
-{
-	struct coding_lookup l = {coding, -1, -1};
-	(void)for_each_element(accept_encoding, coding_element, &l);
-	if (l.q >= 0)
-		return l.q;
-	return l.star_q > 0 ? l.star_q : 0;
-}
-
 static const char *const method_names[] = {
     [HTTP_METHOD_GET] = "GET",         [HTTP_METHOD_HEAD] = "HEAD",
     [HTTP_METHOD_POST] = "POST",       [HTTP_METHOD_PUT] = "PUT",
@@ -449,9 +388,8 @@ parse_field(const char *buf, size_t len, size_t *pos, int *done, struct http_req
 	return HTTP_PARSE_OK;
 }
 
-/* Calls fn on each comma-separated element of a list value, trimmed. */
-static int
-for_each_element(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg)
+int
+http_list_each(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg)
 {
 	size_t i = 0;
 	while (i <= v.len) {
@@ -529,7 +467,7 @@ apply_fields(struct http_request *req)
 			if (SLICE_EQ(h->value, "keep-alive"))
 				req->conn_keep_alive = 1;
 			else
-				(void)for_each_element(h->value, connection_option, req);
+				(void)http_list_each(h->value, connection_option, req);
 			break;
 		case HTTP_FIELD_CONTENT_LENGTH: {
 			uint64_t n;
@@ -543,7 +481,7 @@ apply_fields(struct http_request *req)
 		}
 		case HTTP_FIELD_TRANSFER_ENCODING:
 			te_seen = 1;
-			(void)for_each_element(h->value, transfer_coding, &te_chunked);
+			(void)http_list_each(h->value, transfer_coding, &te_chunked);
 			break;
 		case HTTP_FIELD_EXPECT:
 			if (SLICE_EQ(h->value, "100-continue"))

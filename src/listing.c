@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http_coding.h"
 #include "log.h"
 #include "path.h"
 #include "response.h"

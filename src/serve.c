@@ -8,8 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "byteranges.h"
 #include "cache.h"
 #include "cond.h"
+#include "http_coding.h"
 #include "listing.h"
 #include "live.h"
 #include "log.h"
@@ -17,7 +19,6 @@
 #include "path.h"
 #include "range.h"
 #include "reply.h"
-#include "byteranges.h"
 #include "response.h"
 #include "suggest.h"
 

@@ -11,6 +11,7 @@
 
 #include "guard.h"
 #include "http.h"
+#include "http_coding.h"
 #include "http_chunked.h"
 #include "suites.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "http_coding.h"
 #include "http_chunked.h"
 
 static void
