@@ -1237,6 +1237,69 @@ START_TEST(test_silent_clients)
 }
 END_TEST
 
+/* The last response on a connection waits (MSG_MORE) for the FIN that
+ * follows it. It must not wait longer: whether the server closes at once or
+ * half-closes and drains what the client still sends (lingering close), the
+ * whole answer and then EOF arrive promptly, long before the 2 s linger
+ * limit or any timeout. */
+static const struct last_case {
+	const char *name;
+	const char *req;
+	int status;
+} last_cases[] = {
+    {"Connection: close", "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200},
+    {"HTTP/1.0", "GET /index.html HTTP/1.0\r\n\r\n", 200},
+    {"close with a pipelined request behind it (lingering close)",
+     "GET /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+     "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n",
+     200},
+    {"HEAD, close", "HEAD /index.html HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200},
+    {"400 with bytes after it", "GET /index.html HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\nxyz",
+     400},
+};
+
+START_TEST(test_last_response_prompt)
+{
+	const struct last_case *lc = &last_cases[_i];
+	int fd = must_connect(fx.srv.port, 0);
+	uint64_t t0 = now_ms();
+	must_send(fd, lc->req);
+	char buf[8192];
+	size_t got = 0;
+	long eof_ms = -1;
+	while (now_ms() < t0 + 1500 && got < sizeof buf) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recv(fd, buf + got, sizeof buf - got, MSG_DONTWAIT);
+		if (n > 0) {
+			got += (size_t)n;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			eof_ms = (long)(now_ms() - t0);
+			break;
+		}
+	}
+	close(fd);
+	char want[32];
+	snprintf(want, sizeof want, "HTTP/1.1 %d ", lc->status);
+	ck_assert_msg(got > strlen(want) && memcmp(buf, want, strlen(want)) == 0,
+	              "%s: got %zu bytes, not a %d response", lc->name, got, lc->status);
+	ck_assert_msg(eof_ms >= 0 && eof_ms < 500,
+	              "%s: the close came after %ld ms (-1: not in 1.5 s)", lc->name, eof_ms);
+	/* The whole answer came: exactly Content-Length body bytes after the
+	 * head (none for HEAD). */
+	buf[got < sizeof buf ? got : sizeof buf - 1] = '\0';
+	const char *end = strstr(buf, "\r\n\r\n");
+	const char *cl = strcasestr(buf, "\r\nContent-Length: ");
+	ck_assert_msg(end && cl && cl < end, "%s: no head or no Content-Length", lc->name);
+	size_t body = got - (size_t)(end + 4 - buf);
+	size_t want_body = strncmp(lc->req, "HEAD", 4) == 0 ? 0 : strtoul(cl + 18, NULL, 10);
+	ck_assert_msg(body == want_body, "%s: %zu body bytes, want %zu", lc->name, body, want_body);
+	if (lc->status == 200 && want_body)
+		ck_assert(memcmp(end + 4, index_body, sizeof index_body - 1) == 0);
+}
+END_TEST
+
 /* An idle keep-alive connection is closed after --idle-timeout; a request
  * within it keeps the connection (the clock restarts after each response). */
 START_TEST(test_idle_keep_alive)
@@ -2225,6 +2288,7 @@ robust_suite(void)
 	tcase_add_test(tc, test_slowloris);
 	tcase_add_test(tc, test_trickle);
 	tcase_add_test(tc, test_silent_clients);
+	tcase_add_loop_test(tc, test_last_response_prompt, 0, NELEM(last_cases));
 	tcase_add_test(tc, test_idle_keep_alive);
 	tcase_add_test(tc, test_send_stall);
 	suite_add_tcase(s, tc);
