@@ -373,7 +373,8 @@ set_timeout(struct options *o, int opt, const char *arg, char *err, size_t errca
 	enum timer_class k = opt == OPT_HEADER_TIMEOUT ? TIMER_HEADER
 	                     : opt == OPT_IDLE_TIMEOUT ? TIMER_IDLE
 	                                               : TIMER_TRANSFER;
-	o->cfg.timeout_ms[k] = (unsigned)(secs * 1000);
+	/* Rounded: 4.35 * 1000 is 4349.99... in binary floating point. */
+	o->cfg.timeout_ms[k] = (unsigned)(secs * 1000 + 0.5);
 	return OPTIONS_RUN;
 }
 
@@ -482,6 +483,11 @@ options_parse(int argc, char **argv, struct options *o, char *err, size_t errcap
 			return fail(err, errcap, "option '%s' needs a value (see --help)",
 			            argv[optind - 1]);
 		case '?':
+			/* In a group ("-xv") optind has not moved past it yet:
+			 * name the letter, not a neighbouring argument. */
+			if (optopt > 0 && optopt < 256)
+				return fail(err, errcap, "unknown option '-%c' (see --help)",
+				            optopt);
 			return fail(err, errcap, "unknown option '%s' (see --help)",
 			            argv[optind - 1]);
 		default:

@@ -289,6 +289,8 @@ static const struct run_case {
     {{"--header-timeout", "0.001"}, {{"header_timeout", "1"}}},
     {{"--idle-timeout", "2"}, {{"idle_timeout", "2000"}}},
     {{"--idle-timeout", "1.5"}, {{"idle_timeout", "1500"}}},
+    {{"--idle-timeout", "4.35"}, {{"idle_timeout", "4350"}}},
+    {{"--send-timeout", "0.0016"}, {{"send_timeout", "2"}}},
     {{"--send-timeout", "86400"}, {{"send_timeout", "86400000"}}},
     {{"--listen", "1.2.3.4:80"}, {{"listens", "1.2.3.4 80"}}},
     {{"--listen", "[::1]:8080"}, {{"listens", "::1 8080"}}},
@@ -338,7 +340,9 @@ static const struct error_case {
 } error_cases[] = {
     {{"--bogus"}, "unknown option '--bogus' (see --help)"},
     {{"-x"}, "unknown option '-x' (see --help)"},
-    {{"-vx"}, "unknown option '-vx' (see --help)"},
+    {{"-vx"}, "unknown option '-x' (see --help)"},
+    {{"-xv"}, "unknown option '-x' (see --help)"},
+    {{"--dotfiles", "-qZ"}, "unknown option '-Z' (see --help)"},
     {{"--dotfiles=yes"}, "unknown option '--dotfiles=yes' (see --help)"},
     {{"--cach", "1"}, "unknown option '--cach' (see --help)"}, /* ambiguous */
     {{"--port"}, "option '--port' needs a value (see --help)"},
