@@ -1275,13 +1275,15 @@ END_TEST
 
 /* ---- 6, 7: systemd ---- */
 
+/* _i = 1: with --workers 2, both workers share the passed socket. */
 START_TEST(test_socket_activation)
 {
 	struct d_env e;
 	d_env_init(&e);
 	int port;
 	int lfd = d_listen_socket(&port);
-	const char *args[] = {"--top-dir", e.www, "--no-access-log", NULL};
+	const char *args[] = {"--top-dir", e.www, "--no-access-log", _i ? "--workers" : NULL,
+	                      "2",         NULL};
 	struct d_server s;
 	d_server_start(&s, &e, args, NULL, lfd);
 	close(lfd); /* only the server holds it now */
@@ -1294,6 +1296,22 @@ START_TEST(test_socket_activation)
 	              "only the passed socket should be used; also got '%s'", more);
 	d_assert_get_x(AF_INET, port);
 	d_assert_get_x(AF_INET, port);
+	if (_i) {
+		char path[64], kids[256] = "";
+		snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)s.p.pid,
+		         (long)s.p.pid);
+		FILE *f = fopen(path, "r");
+		ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+		ck_assert(fgets(kids, sizeof kids, f) != NULL || kids[0] == '\0');
+		fclose(f);
+		int n = 0;
+		for (char *t = strtok(kids, " \n"); t; t = strtok(NULL, " \n"))
+			n++;
+		ck_assert_msg(n == 2, "--workers 2 with a passed socket: %d worker(s) ('%s')", n,
+		              kids);
+		for (int k = 0; k < 20; k++)
+			d_assert_get_x(AF_INET, port);
+	}
 	d_server_stop_clean(&s);
 	d_env_done(&e);
 }
@@ -2012,7 +2030,7 @@ daemon_suite(void)
 	                    (int)(sizeof reopen_signals / sizeof reopen_signals[0]));
 
 	tc = d_tcase(s, "systemd");
-	tcase_add_test(tc, test_socket_activation);
+	tcase_add_loop_test(tc, test_socket_activation, 0, 2);
 	tcase_add_loop_test(tc, test_notify_socket, 0, 2); /* path, then abstract */
 
 	tc = d_tcase(s, "privileges");
