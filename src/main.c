@@ -34,14 +34,20 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fputs(SHS_NAME ": ", stderr);
+	/* The whole line in one write: workers failing together (--workers)
+	 * share stderr, and unbuffered stdio would interleave their bytes. */
+	char line[sizeof SHS_NAME + 2 + 4 * sizeof msg + 1];
+	size_t n = (size_t)snprintf(line, sizeof line, "%s: ", SHS_NAME);
 	for (const unsigned char *p = (const unsigned char *)msg; *p; p++) {
 		if (*p < 0x20 || *p == 0x7f)
-			fprintf(stderr, "\\x%02X", *p);
+			n += (size_t)snprintf(line + n, sizeof line - n, "\\x%02X", *p);
 		else
-			fputc(*p, stderr);
+			line[n++] = (char)*p;
 	}
-	fputc('\n', stderr);
+	line[n++] = '\n';
+	fflush(stdout);
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
 	exit(EXIT_USAGE);
 }
 

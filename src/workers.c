@@ -194,6 +194,9 @@ workers_start(struct workers *ws, unsigned n, int *fds, unsigned nl)
 	}
 	ws->ready_rd = p[0];
 	ws->ready_wr = p[1];
+	/* Never blocks: a worker that dies before saying it is up must not
+	 * leave the master waiting in read(). */
+	fcntl(ws->ready_rd, F_SETFL, O_NONBLOCK);
 
 	for (unsigned w = 0; w < n; w++) {
 		int r = spawn(ws, w);
@@ -227,7 +230,6 @@ workers_start(struct workers *ws, unsigned n, int *fds, unsigned nl)
 		}
 	}
 	ws->stopping = 0;
-	fcntl(ws->ready_rd, F_SETFL, O_NONBLOCK);
 	return -1;
 }
 

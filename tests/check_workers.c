@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -836,6 +837,104 @@ END_TEST
 
 /* 0: a plain listener; 1: one with SO_REUSEPORT, which a --workers group
  * must not join. */
+/* Runs SHS_BIN args with RLIMIT_NOFILE = nofile and only fds 0-2 open; its
+ * stdout and stderr are collected into out/err. Returns the wait status, or
+ * -1 if it was still running after timeout_ms (then it is killed). */
+static int
+run_with_nofile(const char *const *args, unsigned nofile, char *out, size_t outcap, char *err,
+                size_t errcap, int timeout_ms)
+{
+	const char *argv[16] = {h_bin()};
+	size_t argc = 1;
+	for (size_t i = 0; args[i] && argc < 15; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	int po[2], pe[2];
+	ck_assert(pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	ck_assert(pid >= 0);
+	if (pid == 0) {
+		int in = open("/dev/null", O_RDONLY);
+		if (in < 0 || dup2(in, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+			_exit(127);
+		(void)close_range(3, ~0U, 0);
+		struct rlimit rl = {nofile, nofile};
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(127);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	size_t no = 0, ne = 0;
+	int status = -1;
+	long long deadline = now_ms() + timeout_ms;
+	struct pollfd pf[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+	while (now_ms() < deadline && (pf[0].fd >= 0 || pf[1].fd >= 0)) {
+		if (poll(pf, 2, 50) <= 0)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			if (pf[k].fd < 0 || !pf[k].revents)
+				continue;
+			char *dst = k ? err : out;
+			size_t *len = k ? &ne : &no, cap = k ? errcap : outcap;
+			ssize_t n = read(pf[k].fd, dst + *len, cap - 1 - *len);
+			if (n > 0)
+				*len += (size_t)n;
+			else
+				pf[k].fd = -1; /* EOF, or the buffer is full */
+		}
+	}
+	out[no] = err[ne] = '\0';
+	close(po[0]);
+	close(pe[0]);
+	if (h_wait_exit(pid, pf[0].fd < 0 && pf[1].fd < 0 ? 2000 : 0, &status) != 0) {
+		kill(pid, SIGKILL);
+		(void)h_wait_exit(pid, 2000, &status);
+		return -1;
+	}
+	return status;
+}
+
+/* Whatever the open-file limit, a start either serves or fails cleanly:
+ * exit status 2 within seconds, every stderr line a whole
+ * "simple-http-server: ..." line (workers failing together must not mix
+ * their bytes), and no process left behind. Too low a limit fails in the
+ * master or in the workers depending on the count; both are covered. */
+START_TEST(test_start_failure_clean)
+{
+	unsigned nofile = 8 + (unsigned)_i;
+	const char *const args[] = {"--top-dir", fx.root, "--port",          "0",
+	                            "--workers", "2",     "--no-access-log", NULL};
+	char out[4096], err[4096];
+	int status = run_with_nofile(args, nofile, out, sizeof out, err, sizeof err, 2000);
+	if (status == -1) {
+		/* Still running after 2 s: it must be serving. */
+		ck_assert_msg(strncmp(out, "listening on http://127.0.0.1:", 30) == 0,
+		              "nofile %u: neither serving nor exited after 2 s; stdout '%s' stderr "
+		              "'%s'",
+		              nofile, out, err);
+		return;
+	}
+	char what[64];
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2,
+	              "nofile %u: %s, expected exit status 2; stderr: %s", nofile,
+	              h_describe_status(status, what, sizeof what), err);
+	ck_assert_msg(err[0] != '\0', "nofile %u: exit 2 with nothing on stderr", nofile);
+	for (char *line = err; *line;) {
+		char *nl = strchr(line, '\n');
+		ck_assert_msg(nl != NULL, "nofile %u: stderr does not end in a newline: '%s'",
+		              nofile, err);
+		*nl = '\0';
+		int ok = strncmp(line, "simple-http-server: ", 20) == 0 ||
+		         strstr(line, " simple-http-server[") != NULL; /* a timestamped log line */
+		ck_assert_msg(ok && strchr(line + 1, '\r') == NULL,
+		              "nofile %u: a broken stderr line: '%s'", nofile, line);
+		line = nl + 1;
+	}
+}
+END_TEST
+
 START_TEST(test_port_in_use)
 {
 	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1329,6 +1428,7 @@ workers_suite(void)
 	tcase_add_test(tc, test_sigkill_master);
 	tcase_add_test(tc, test_pidfile_master);
 	tcase_add_loop_test(tc, test_port_in_use, 0, 2);
+	tcase_add_loop_test(tc, test_start_failure_clean, 0, 6);
 	tcase_add_test(tc, test_one_worker_no_children);
 	tcase_add_test(tc, test_log_flushed_after_stall);
 	tcase_add_test(tc, test_worker_exit_keeps_log_nonblocking);
