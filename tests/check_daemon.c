@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "suites.h"
 
 /* Every wait in this file gives up after this long. */
@@ -196,38 +197,6 @@ d_write_file(const char *path, const void *data, size_t len)
 	ck_assert_msg(close(fd) == 0, "close %s: %s", path, strerror(errno));
 }
 
-/* The whole file, NUL-terminated (caller frees), or NULL if it cannot be
- * opened (errno set). */
-static char *
-d_read_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	ck_assert(buf != NULL);
-	for (;;) {
-		if (n + 1 == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert(buf != NULL);
-		}
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		ck_assert_msg(r >= 0, "read %s: %s", path, strerror(errno));
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
 static size_t
 count_lines(const char *s)
 {
@@ -241,7 +210,7 @@ count_lines(const char *s)
 static size_t
 d_file_lines(const char *path)
 {
-	char *s = d_read_file(path, NULL);
+	char *s = h_read_file(path, NULL);
 	size_t n = s ? count_lines(s) : 0;
 	free(s);
 	return n;
@@ -549,7 +518,7 @@ static void
 d_server_fail(struct d_server *s, const char *what)
 {
 	d_kill_reap(s->p.pid);
-	char *log = d_read_file(s->err_path, NULL);
+	char *log = h_read_file(s->err_path, NULL);
 	char msg[2048];
 	snprintf(msg, sizeof msg, "%s; server stderr: %.1500s", what, log ? log : "(none)");
 	free(log);
@@ -759,7 +728,7 @@ d_daemon_start(struct d_daemon *d, const char *const *args, const char *pidfile,
 	d_run(NULL, args, &r);
 	if (forked)
 		*forked = r.pid;
-	char *pf = d_read_file(pidfile, NULL);
+	char *pf = h_read_file(pidfile, NULL);
 	long pid = pf ? atol(pf) : 0;
 	if (pid > 0)
 		d_track_pid((pid_t)pid);
@@ -868,7 +837,7 @@ START_TEST(test_daemon_start_stop)
 	d_assert_get_x(AF_INET, d.port);
 	ck_assert_msg(d_wait_lines(alog, 1, D_TIMEOUT_MS) >= 0,
 	              "no access log line from the daemon");
-	char *text = d_read_file(alog, NULL);
+	char *text = h_read_file(alog, NULL);
 	ck_assert_msg(strstr(text, "\"GET /x.txt HTTP/1.1\" 200 ") != NULL,
 	              "access log of the daemon: '%s'", text);
 	free(text);
@@ -912,7 +881,7 @@ START_TEST(test_daemon_pidfile_held)
 	}
 
 	/* The first one is untouched. */
-	char *pf = d_read_file(pidfile, NULL);
+	char *pf = h_read_file(pidfile, NULL);
 	char want[32];
 	snprintf(want, sizeof want, "%ld\n", (long)d.pid);
 	ck_assert_msg(pf && strcmp(pf, want) == 0, "pidfile changed to '%s' (expected '%s')",
@@ -1080,7 +1049,7 @@ d_log_one(const char *const *log_args, const char *req, struct d_resp *resp)
 	ck_assert_msg(ms <= 1000, "the access log line took %lld ms to reach the file (max 1 s)",
 	              ms);
 	d_server_stop_clean(&s);
-	char *text = d_read_file(alog, NULL);
+	char *text = h_read_file(alog, NULL);
 	ck_assert_msg(text && count_lines(text) == 1, "expected one access log line, got '%s'",
 	              text ? text : "(no file)");
 	d_env_done(&e);
@@ -1234,7 +1203,7 @@ START_TEST(test_reopen_logs)
 	long long end = now_ms() + D_TIMEOUT_MS;
 	while (d_file_lines(alog) + d_file_lines(alog1) < 5 && now_ms() < end)
 		sleep_ms(5);
-	char *old = d_read_file(alog1, NULL), *cur = d_read_file(alog, NULL);
+	char *old = h_read_file(alog1, NULL), *cur = h_read_file(alog, NULL);
 	ck_assert(old != NULL && cur != NULL);
 	ck_assert_msg(count_lines(old) + count_lines(cur) == 5,
 	              "signal %d: expected 5 lines across both files, got\nold:\n%s\nnew:\n%s", sig,
@@ -1260,7 +1229,7 @@ START_TEST(test_reopen_logs)
 	ck_assert_msg(d_wait_exists(elog, D_TIMEOUT_MS) == 0,
 	              "signal %d: the error log was not reopened at its path", sig);
 	d_server_stop_clean(&s);
-	char *err = d_read_file(elog, NULL);
+	char *err = h_read_file(elog, NULL);
 	ck_assert(err != NULL);
 	regex_t re;
 	ck_assert(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}",
@@ -1443,7 +1412,7 @@ d_proc_status(pid_t pid, const char *key, char *dst, size_t cap)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
-	char *text = d_read_file(path, NULL);
+	char *text = h_read_file(path, NULL);
 	ck_assert_msg(text != NULL, "%s: %s", path, strerror(errno));
 	size_t klen = strlen(key);
 	dst[0] = '\0';
@@ -1644,7 +1613,7 @@ d_make(const char *root, const char *target, const char *dest, const char *logpa
 	         "DESTDIR='%s' PREFIX=/usr%s >'%s' 2>&1",
 	         root, target, dest, vars, logpath);
 	int rc = system(cmd);
-	char *log = d_read_file(logpath, NULL);
+	char *log = h_read_file(logpath, NULL);
 	ck_assert_msg(rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
 	              "make %s failed (wait status %#x): %s\noutput:\n%.1500s", target,
 	              (unsigned)rc, cmd, log ? log : "");
@@ -1671,7 +1640,7 @@ d_assert_same(const char *dest, const char *rel, const char *root, const char *s
 	d_join(a, dest, rel);
 	d_join(b, root, src_rel);
 	size_t na, nb;
-	char *x = d_read_file(a, &na), *y = d_read_file(b, &nb);
+	char *x = h_read_file(a, &na), *y = h_read_file(b, &nb);
 	ck_assert_msg(x && y, "reading %s / %s", a, b);
 	ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "installed %s differs from %s", rel,
 	              src_rel);
@@ -1721,7 +1690,7 @@ START_TEST(test_make_install)
 	/* The unit starts the installed path, and nothing points at /usr/local. */
 	char unit[PATH_MAX];
 	d_join(unit, dest, files[2]);
-	char *text = d_read_file(unit, NULL);
+	char *text = h_read_file(unit, NULL);
 	ck_assert(text != NULL);
 	const char *exec = strstr(text, "\nExecStart=");
 	ck_assert_msg(exec != NULL, "no ExecStart= line in the unit");
@@ -1752,7 +1721,7 @@ START_TEST(test_man_page)
 	char root[PATH_MAX], path[PATH_MAX];
 	d_repo_root(root, sizeof root);
 	d_join(path, root, "doc/simple-http-server.1");
-	char *man = d_read_file(path, NULL);
+	char *man = h_read_file(path, NULL);
 	ck_assert_msg(man != NULL, "%s: %s", path, strerror(errno));
 	/* roff writes a hyphen as \- */
 	char *w = man;

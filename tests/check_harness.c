@@ -162,6 +162,36 @@ h_write_pattern(const char *base, const char *rel, size_t size)
 	set_mtime(path);
 }
 
+char *
+h_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ck_assert(buf != NULL);
+	for (;;) {
+		if (n + 1 == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert(buf != NULL);
+		}
+		ssize_t r = read(fd, buf + n, cap - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		ck_assert_msg(r >= 0, "read %s: %s", path, strerror(errno));
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}
+
 unsigned char *
 h_slurp(const char *base, const char *rel, size_t *len)
 {

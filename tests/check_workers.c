@@ -214,36 +214,6 @@ get_index(int port, const char *target)
 	h_conn_close(&c);
 }
 
-/* The whole file as a NUL-terminated string (caller frees), or NULL. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap);
-	ck_assert(buf != NULL);
-	for (;;) {
-		if (n + 1 >= cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert(buf != NULL);
-		}
-		ssize_t r = read(fd, buf + n, cap - 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	if (len)
-		*len = n;
-	return buf;
-}
-
 static int
 count_lines(const char *s)
 {
@@ -259,7 +229,7 @@ wait_file_has(const char *path, const char *needle, int timeout_ms)
 {
 	long long end = now_ms() + timeout_ms;
 	for (;;) {
-		char *s = slurp(path, NULL);
+		char *s = h_read_file(path, NULL);
 		int found = s && strstr(s, needle) != NULL;
 		free(s);
 		if (found)
@@ -494,7 +464,7 @@ expect_restart_line(const char *log, pid_t pid, unsigned ms)
 	         (int)pid, ms);
 	long long end = now_ms() + 2000;
 	for (;;) {
-		char *s = slurp(log, NULL);
+		char *s = h_read_file(log, NULL);
 		int found = s && (strstr(s, a) || strstr(s, b));
 		free(s);
 		if (found)
@@ -752,13 +722,13 @@ START_TEST(test_sighup_reopen)
 	char *now = NULL;
 	for (;;) {
 		free(now);
-		now = slurp(fx.access, NULL);
+		now = h_read_file(fx.access, NULL);
 		if ((now && count_lines(now) >= 50) || now_ms() >= end)
 			break;
 		sleep_ms(10);
 	}
 	ck_assert_msg(now != NULL, "%s was not re-created", fx.access);
-	char *old = slurp(rotated, NULL);
+	char *old = h_read_file(rotated, NULL);
 	ck_assert(old != NULL);
 	ck_assert_msg(count_lines(old) == 1 && strstr(old, old_line),
 	              "%s should hold exactly the request before SIGHUP:\n%s", rotated, old);
@@ -785,7 +755,7 @@ expect_pidfile(const char *path, pid_t master)
 {
 	char want[32];
 	snprintf(want, sizeof want, "%d\n", (int)master);
-	char *got = slurp(path, NULL);
+	char *got = h_read_file(path, NULL);
 	ck_assert_msg(got != NULL, "pidfile %s: %s", path, strerror(errno));
 	ck_assert_msg(strcmp(got, want) == 0, "pidfile holds '%s', expected '%d\\n'", got,
 	              (int)master);
@@ -1322,7 +1292,7 @@ blocking_log_fds(pid_t pid, char *desc, size_t cap)
 		if (strcmp(target, out) != 0)
 			continue;
 		snprintf(info, sizeof info, "/proc/%d/fdinfo/%d", (int)pid, fd);
-		char *fi = slurp(info, NULL);
+		char *fi = h_read_file(info, NULL);
 		const char *f = fi ? strstr(fi, "flags:") : NULL;
 		long flags = f ? strtol(f + 6, NULL, 8) : 0;
 		free(fi);

@@ -37,6 +37,10 @@ void h_mkfifo(const char *base, const char *rel);
 void h_write_pattern(const char *base, const char *rel, size_t size);
 /* The whole of base/rel; the caller frees it. */
 unsigned char *h_slurp(const char *base, const char *rel, size_t *len);
+/* The whole file at path, NUL-terminated (caller frees; len may be NULL), or
+ * NULL if it cannot be opened (errno set). Reads to EOF, so /proc files
+ * work too. */
+char *h_read_file(const char *path, size_t *len);
 /* rm -rf that never follows symlinks. */
 void h_rmtree(const char *path);
 
