@@ -17,7 +17,7 @@
 enum http_parse {
 	HTTP_PARSE_OK,    /* a complete head; req->head_len bytes were used */
 	HTTP_PARSE_AGAIN, /* a valid prefix: read more */
-	HTTP_PARSE_ERROR, /* invalid; req->error_status says 400, 431 or 505 */
+	HTTP_PARSE_ERROR, /* invalid; req->error_status says 400, 431, 501 or 505 */
 };
 
 enum http_method {
@@ -69,6 +69,9 @@ struct http_header {
 };
 
 struct http_request {
+	/* Set as soon as the method token is complete (followed by SP), even
+	 * if the parse then fails or needs more bytes, so an error answer can
+	 * tell a HEAD; method_name.len is 0 before that. */
 	enum http_method method;
 	struct http_slice method_name;
 	struct http_slice target; /* raw request-target */
@@ -95,9 +98,11 @@ struct http_request {
 
 /* Parses the head at buf[0..len). Leading empty lines are skipped (RFC 9112
  * 2.2). Bare LF is accepted as a line end; obs-fold, whitespace before a colon,
- * CTLs in values, a Content-Length that is not one decimal number, or
- * Transfer-Encoding together with Content-Length (or in HTTP/1.0, or not
- * ending in chunked) are errors. */
+ * CTLs in values, a Content-Length that is not one decimal number, a Host
+ * that is not uri-host [":" port] (RFC 9112 3.2), or Transfer-Encoding
+ * together with Content-Length (or in HTTP/1.0, or not ending in one
+ * chunked) are 400 errors. Transfer-Encoding with another coding before
+ * chunked ("gzip, chunked") is 501: a coding we do not implement. */
 enum http_parse http_parse_request(const char *buf, size_t len, struct http_request *req);
 
 /* The status for a head that does not fit in a full buffer of len bytes:
@@ -123,6 +128,10 @@ enum http_field http_field_of(struct http_slice name);
  * spaces and tabs, skipping empty ones; stops at the first non-zero return
  * (and returns -1), else returns 0. */
 int http_list_each(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
+
+/* Whether s is a non-empty token (RFC 9110 5.6.2), as a method or a field
+ * name must be. */
+int http_is_token(struct http_slice s);
 
 /* Method name for a known method ("GET"), or NULL. */
 const char *http_method_name(enum http_method m);

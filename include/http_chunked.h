@@ -28,6 +28,7 @@ struct http_chunked {
 	uint64_t left;     /* data bytes left in the current chunk */
 	unsigned digits;   /* hex digits seen in the current size */
 	unsigned line_len; /* length of the current extension/trailer line */
+	uint64_t consumed; /* body bytes (framing included) consumed so far */
 };
 
 enum http_chunk_result {

@@ -36,7 +36,9 @@ enum step {
 #define KEEP_ALIVE_MAX 1000
 
 /* A request body larger than this is not discarded to keep the connection:
- * we answer and close instead. */
+ * we answer and close instead. A chunked body's size is not known up front,
+ * so it is discarded until its bytes (framing included) pass this, and then
+ * the connection is closed after a lingering drain. */
 #define DISCARD_MAX (64 * 1024)
 
 void
@@ -181,7 +183,8 @@ compact(struct conn *c)
 }
 
 /* Drops request body bytes already buffered. Returns 0 when the body is
- * done, 1 while more is to come, -1 for a malformed chunked body. */
+ * done, 1 while more is to come, -1 for a malformed chunked body or one
+ * past DISCARD_MAX. */
 static int
 discard_body(struct conn *c)
 {
@@ -191,7 +194,7 @@ discard_body(struct conn *c)
 		enum http_chunk_result r =
 		    http_chunked_skip(&c->chunk, c->in + c->in_off, avail, &used);
 		c->in_off += used;
-		if (r == HTTP_CHUNK_BAD)
+		if (r == HTTP_CHUNK_BAD || c->chunk.consumed > DISCARD_MAX)
 			return -1;
 		if (r == HTTP_CHUNK_END)
 			c->chunked = 0;
@@ -239,7 +242,8 @@ start_response(struct conn *c, const struct http_request *req)
 	c->turn_requests++;
 	c->http10 = req->version_minor == 0;
 	c->head_only = req->method == HTTP_METHOD_HEAD;
-	c->keep_alive = req->version_minor >= 1 ? !req->conn_close : req->conn_keep_alive;
+	/* close wins over keep-alive, in any order or field (RFC 9112 9.6). */
+	c->keep_alive = !req->conn_close && (req->version_minor >= 1 || req->conn_keep_alive);
 	if (c->requests >= KEEP_ALIVE_MAX || c->srv->stopping)
 		c->keep_alive = 0;
 
@@ -253,7 +257,20 @@ start_response(struct conn *c, const struct http_request *req)
 	memset(&c->chunk, 0, sizeof c->chunk);
 	c->body_left = req->chunked ? 0 : req->content_length;
 
-	serve_request(c, req);
+	/* The body is discarded after the answer, but a broken chunk that is
+	 * already here gets a 400 before anything is sent, as nginx does. One
+	 * that arrives later can only close the connection. */
+	size_t body = c->in_off + req->head_len;
+	struct http_chunked probe = {0};
+	size_t used;
+	if (req->chunked && body < c->in_len &&
+	    http_chunked_skip(&probe, c->in + body, c->in_len - body, &used) == HTTP_CHUNK_BAD) {
+		c->keep_alive = 0;
+		c->chunked = 0;
+		serve_error(c, 400);
+	} else {
+		serve_request(c, req);
+	}
 	note_for_log(c, req);
 	c->in_off += req->head_len;
 	if (log_enabled(LOG_LEVEL_DEBUG))
@@ -263,13 +280,14 @@ start_response(struct conn *c, const struct http_request *req)
 	return STEP_NEXT;
 }
 
-/* An answer to a head we could not parse; the connection closes after it. */
+/* An answer to a head we could not parse; the connection closes after it.
+ * method is what the parser made of the method token (HEAD gets no body). */
 static enum step
-start_error(struct conn *c, int status)
+start_error(struct conn *c, int status, enum http_method method)
 {
 	c->requests++;
 	c->keep_alive = 0;
-	c->head_only = 0;
+	c->head_only = method == HTTP_METHOD_HEAD;
 	c->http10 = 0;
 	/* The log shows the start of what was sent, up to the first line end. */
 	size_t avail = c->in_len - c->in_off;
@@ -287,6 +305,38 @@ start_error(struct conn *c, int status)
 	return STEP_NEXT;
 }
 
+/* The buffer is full and holds no whole head. Parsed once more (the last
+ * bytes may not have ended a line) to tell a HEAD and a bad byte. */
+static enum step
+overflow(struct conn *c)
+{
+	struct http_request req;
+	const char *p = c->in + c->in_off;
+	switch (http_parse_request(p, sizeof c->in, &req)) {
+	case HTTP_PARSE_OK:
+		return start_response(c, &req);
+	case HTTP_PARSE_ERROR:
+		return start_error(c, req.error_status, req.method);
+	case HTTP_PARSE_AGAIN:
+		break;
+	}
+	return start_error(c, http_overflow_status(p, sizeof c->in), req.method);
+}
+
+/* Stops reading requests after a finished response (a body too big or
+ * malformed to skip): half-close and drain, as finish_response does. */
+static enum step
+close_lingering(struct conn *c)
+{
+	c->keep_alive = 0;
+	c->chunked = 0;
+	c->body_left = 0;
+	if (shutdown(c->fd, SHUT_WR) != 0)
+		return STEP_CLOSE;
+	c->state = CONN_LINGER;
+	return STEP_NEXT;
+}
+
 static enum step
 read_request(struct conn *c)
 {
@@ -298,7 +348,7 @@ read_request(struct conn *c)
 		if (c->body_left || c->chunked) {
 			int r = discard_body(c);
 			if (r < 0)
-				return STEP_CLOSE;
+				return close_lingering(c);
 			if (r > 0) {
 				int got = c->readable ? fill(c) : 0;
 				if (got < 0)
@@ -318,14 +368,13 @@ read_request(struct conn *c)
 			case HTTP_PARSE_OK:
 				return start_response(c, &req);
 			case HTTP_PARSE_ERROR:
-				return start_error(c, req.error_status);
+				return start_error(c, req.error_status, req.method);
 			case HTTP_PARSE_AGAIN:
 				break;
 			}
 		}
 		if (c->in_len - c->in_off == sizeof c->in)
-			return start_error(c,
-			                   http_overflow_status(c->in + c->in_off, sizeof c->in));
+			return overflow(c);
 		if (!c->readable)
 			return STEP_WAIT;
 		if (c->in_len == sizeof c->in)

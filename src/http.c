@@ -28,6 +28,17 @@ is_tchar(unsigned char c)
 	return tchar_table[c];
 }
 
+int
+http_is_token(struct http_slice s)
+{
+	if (s.len == 0)
+		return 0;
+	for (size_t i = 0; i < s.len; i++)
+		if (!is_tchar((unsigned char)s.p[i]))
+			return 0;
+	return 1;
+}
+
 /* Bytes allowed in a request-target. Raw UTF-8 (obs-text) is tolerated as
  * nginx does, since curl sends it unencoded; CTLs, SP and DEL never are. */
 static int
@@ -419,13 +430,160 @@ connection_option(struct http_slice opt, void *arg)
 	return 0;
 }
 
-/* Records whether the last transfer coding seen so far is "chunked". */
+/* What the Transfer-Encoding list says, over all its fields. */
+struct te_list {
+	unsigned chunked;      /* times "chunked" appears */
+	unsigned other;        /* codings other than chunked */
+	unsigned last_chunked; /* the last coding so far is chunked */
+};
+
 static int
 transfer_coding(struct http_slice coding, void *arg)
 {
-	int *last_chunked = arg;
-	*last_chunked = SLICE_EQ(coding, "chunked");
+	struct te_list *te = arg;
+	te->last_chunked = SLICE_EQ(coding, "chunked");
+	if (te->last_chunked)
+		te->chunked++;
+	else
+		te->other++;
 	return 0;
+}
+
+/* Decides a Transfer-Encoding (RFC 9112 6.1, 6.3): chunked must be the last
+ * coding and appear once, or the body length is unknowable (400). Chunked
+ * over another coding (gzip, chunked) is framed well enough to skip, but it
+ * is a coding we do not implement: 501, as the RFC asks. */
+static int
+transfer_status(const struct te_list *te)
+{
+	if (!te->last_chunked || te->chunked != 1)
+		return 400;
+	return te->other ? 501 : 0;
+}
+
+/* unreserved / sub-delims (RFC 3986 2.2, 2.3), the bytes of a reg-name and
+ * an IPv4 address besides pct-encoded. */
+static int
+is_reg_name_char(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return c != 0 && strchr("-._~!$&'()*+,;=", c) != NULL;
+}
+
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* IPv6address (RFC 3986 3.2.2) between brackets: 8 groups of 1-4 hex digits,
+ * one "::" standing for one or more zero groups, and an IPv4 address in
+ * place of the last two groups. IPvFuture and zone ids are refused: no
+ * client sends them to a web server. */
+static int
+valid_ipv6(const char *p, size_t len)
+{
+	unsigned groups = 0;
+	int gap = 0;
+	size_t i = 0;
+	if (len >= 2 && p[0] == ':' && p[1] == ':') {
+		gap = 1;
+		i = 2;
+		if (i == len)
+			return 1; /* "::" */
+	} else if (len > 0 && p[0] == ':') {
+		return 0;
+	}
+	for (;;) {
+		size_t s = i;
+		while (i < len && i - s < 5 && is_hex((unsigned char)p[i]))
+			i++;
+		size_t n = i - s;
+		if (i < len && p[i] == '.') {
+			/* dotted IPv4 as the last 32 bits: d.d.d.d, each 0-255 */
+			i = s;
+			for (int part = 0; part < 4; part++) {
+				unsigned v = 0, digits = 0;
+				while (i < len && p[i] >= '0' && p[i] <= '9' && digits < 4) {
+					v = v * 10 + (unsigned)(p[i] - '0');
+					digits++;
+					i++;
+				}
+				if (digits == 0 || digits > 3 || v > 255)
+					return 0;
+				if (part < 3 && (i == len || p[i++] != '.'))
+					return 0;
+			}
+			if (i != len)
+				return 0;
+			groups += 2;
+			break;
+		}
+		if (n == 0 || n > 4)
+			return 0;
+		groups++;
+		if (i == len)
+			break;
+		if (p[i] != ':')
+			return 0;
+		i++;
+		if (i < len && p[i] == ':') {
+			if (gap)
+				return 0;
+			gap = 1;
+			i++;
+			if (i == len)
+				break;
+		} else if (i == len) {
+			return 0; /* a single trailing colon */
+		}
+	}
+	return gap ? groups <= 7 : groups == 8;
+}
+
+/* Host = uri-host [ ":" port ] (RFC 9112 3.2, RFC 3986 3.2.2): a reg-name or
+ * IPv4 address (unreserved, sub-delims, pct-encoded), or an IPv6 address in
+ * brackets; the port, if any, is digits up to 65535. An empty port ("a:")
+ * is allowed by the grammar and accepted, and so is an empty value. */
+static int
+valid_host(struct http_slice v)
+{
+	const char *p = v.p;
+	size_t len = v.len, i = 0;
+	if (len > 0 && p[0] == '[') {
+		const char *close = memchr(p, ']', len);
+		if (!close || !valid_ipv6(p + 1, (size_t)(close - p) - 1))
+			return 0;
+		i = (size_t)(close - p) + 1;
+	} else {
+		while (i < len && p[i] != ':') {
+			unsigned char c = (unsigned char)p[i];
+			if (c == '%') {
+				if (i + 2 >= len || !is_hex((unsigned char)p[i + 1]) ||
+				    !is_hex((unsigned char)p[i + 2]))
+					return 0;
+				i += 3;
+			} else if (is_reg_name_char(c)) {
+				i++;
+			} else {
+				return 0;
+			}
+		}
+	}
+	if (i == len)
+		return 1;
+	if (p[i] != ':')
+		return 0;
+	unsigned long port = 0;
+	for (i++; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+		port = port * 10 + (unsigned long)(p[i] - '0');
+		if (port > 65535)
+			return 0;
+	}
+	return 1;
 }
 
 /* Content-Length = 1*DIGIT; anything else, including a list, is refused. */
@@ -449,7 +607,8 @@ parse_length(struct http_slice v, uint64_t *out)
 static enum http_parse
 apply_fields(struct http_request *req)
 {
-	int te_seen = 0, te_chunked = 0;
+	int te_seen = 0, bad_host = 0;
+	struct te_list te = {0};
 	for (size_t i = 0; i < req->nheaders; i++) {
 		const struct http_header *h = &req->headers[i];
 		enum http_field f = http_field_of(h->name);
@@ -461,6 +620,8 @@ apply_fields(struct http_request *req)
 		case HTTP_FIELD_HOST:
 			req->host_count++;
 			req->host = h->value;
+			if (!valid_host(h->value))
+				bad_host = 1;
 			break;
 		case HTTP_FIELD_CONNECTION:
 			/* One option is the usual case: no list to split. */
@@ -481,7 +642,7 @@ apply_fields(struct http_request *req)
 		}
 		case HTTP_FIELD_TRANSFER_ENCODING:
 			te_seen = 1;
-			(void)http_list_each(h->value, transfer_coding, &te_chunked);
+			(void)http_list_each(h->value, transfer_coding, &te);
 			break;
 		case HTTP_FIELD_EXPECT:
 			if (SLICE_EQ(h->value, "100-continue"))
@@ -491,15 +652,22 @@ apply_fields(struct http_request *req)
 			break;
 		}
 	}
+	int te_status = 0;
 	if (te_seen) {
 		/* Smuggling guards: TE with CL, TE in 1.0, or a final coding
 		 * other than chunked leaves the body length unknowable. */
-		if (req->has_content_length || req->version_minor == 0 || !te_chunked)
+		if (req->has_content_length || req->version_minor == 0)
+			return fail(req, 400);
+		te_status = transfer_status(&te);
+		if (te_status == 400)
 			return fail(req, 400);
 		req->chunked = 1;
 	}
-	if (req->host_count > 1 || (req->version_minor >= 1 && req->host_count == 0))
+	if (req->host_count > 1 || (req->version_minor >= 1 && req->host_count == 0) || bad_host)
 		return fail(req, 400);
+	/* Last: a malformed request is a 400 before it is a 501. */
+	if (te_status)
+		return fail(req, te_status);
 	return HTTP_PARSE_OK;
 }
 

@@ -120,8 +120,10 @@ http_chunked_skip(struct http_chunked *c, const char *buf, size_t len, size_t *u
 		}
 	}
 	*used = i;
+	c->consumed += i;
 	return c->state == HTTP_CHUNK_DONE ? HTTP_CHUNK_END : HTTP_CHUNK_MORE;
 bad:
 	*used = i;
+	c->consumed += i;
 	return HTTP_CHUNK_BAD;
 }

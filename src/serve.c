@@ -58,8 +58,44 @@ redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_
 	reply_status(c, 301, "Location", loc);
 }
 
+/* Longest Access-Control-Allow-Headers value we echo. Browsers list the
+ * few non-safelisted headers a script sets; a longer list is not echoed (the
+ * preflight then fails in the browser, as it should for such a request),
+ * and it always fits in c->out beside the --header lines. */
+#define CORS_HEADERS_MAX 1024
+
+struct token_list {
+	char *dst;
+	size_t cap, len;
+};
+
+static int
+add_token(struct http_slice t, void *arg)
+{
+	struct token_list *l = arg;
+	size_t sep = l->len ? 2 : 0;
+	if (!http_is_token(t) || t.len + sep > l->cap - l->len)
+		return -1;
+	memcpy(l->dst + l->len, ", ", sep);
+	memcpy(l->dst + l->len + sep, t.p, t.len);
+	l->len += sep + t.len;
+	return 0;
+}
+
+/* Access-Control-Request-Headers is a list of field names: rebuilt into dst
+ * as "a, b" from its tokens, or -1 when an element is not a token or the
+ * list is too long. Raw request bytes never reach the response head. */
+static long
+cors_allow_headers(struct http_slice v, char *dst, size_t cap)
+{
+	struct token_list l = {dst, cap, 0};
+	if (http_list_each(v, add_token, &l) != 0)
+		return -1;
+	return (long)l.len;
+}
+
 /* OPTIONS (any path, or "*"): 204 with Allow, and a CORS preflight answer
- * when --cors is on and the client asked for one. */
+ * when --cors is on and the client asked for one with a valid method. */
 static void
 respond_options(struct conn *c, const struct http_request *req)
 {
@@ -67,12 +103,15 @@ respond_options(struct conn *c, const struct http_request *req)
 	resp_init(&b, c->out, sizeof c->out);
 	reply_common_headers(c, &b, 204);
 	resp_header(&b, "Allow", ALLOW);
-	if (c->srv->cfg->cors && http_field(req, HTTP_FIELD_AC_REQUEST_METHOD)) {
+	const struct http_header *m = http_field(req, HTTP_FIELD_AC_REQUEST_METHOD);
+	if (c->srv->cfg->cors && m && http_is_token(m->value)) {
 		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
 		const struct http_header *h = http_field(req, HTTP_FIELD_AC_REQUEST_HEADERS);
-		if (h && h->value.len > 0) {
+		char list[CORS_HEADERS_MAX];
+		long n = h ? cors_allow_headers(h->value, list, sizeof list) : -1;
+		if (n > 0) {
 			resp_adds(&b, "Access-Control-Allow-Headers: ");
-			resp_add(&b, h->value.p, h->value.len);
+			resp_add(&b, list, (size_t)n);
 			resp_add(&b, "\r\n", 2);
 		}
 		resp_header(&b, "Access-Control-Max-Age", "86400");

@@ -53,8 +53,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		assert(again.head_len == head);
 	} else if (r == HTTP_PARSE_ERROR) {
 		int s = req.error_status;
-		assert(s == 400 || s == 431 || s == 505);
+		assert(s == 400 || s == 431 || s == 501 || s == 505);
 	}
+	/* The method, when known, lies in the input, OK or not. */
+	check_slice(req.method_name, buf, size);
+	assert(req.method_name.len > 0 || req.method == HTTP_METHOD_UNKNOWN);
 	if (size > 0) {
 		int st = http_overflow_status(buf, size);
 		assert(st == 414 || st == 431);
