@@ -4,7 +4,7 @@
  * iteration, not one per request. The log never blocks the loop, whatever
  * the target is (see accesslog.c for how each kind is written without
  * blocking); when the buffer is full lines are dropped, counted, and the
- * count is reported in the error log at most every SHS_LOG_DROP_REPORT_S.
+ * count is reported in the error log at most every ACCESSLOG_DROP_REPORT_S.
  * A failing log file is reported once, not per request.
  *
  * A line never exceeds ACCESSLOG_LINE_MAX (< PIPE_BUF): the request line,
