@@ -88,21 +88,28 @@ bench: $(BIN)
 
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+# logrotate reads /etc/logrotate.d only, whatever PREFIX is (as with
+# ./configure --sysconfdir=/etc); DESTDIR still applies for staging.
+SYSCONFDIR ?= /etc
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(LOGROTATEDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/simple-http-server
 	install -m 644 doc/simple-http-server.1 $(DESTDIR)$(MANDIR)/man1/simple-http-server.1
 	sed 's|/usr/local/bin/|$(BINDIR)/|g' doc/simple-http-server.service \
 		> $(DESTDIR)$(UNITDIR)/simple-http-server.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/simple-http-server.service
 	install -m 644 doc/simple-http-server.socket $(DESTDIR)$(UNITDIR)/simple-http-server.socket
+	install -m 644 doc/simple-http-server.logrotate $(DESTDIR)$(LOGROTATEDIR)/simple-http-server
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/simple-http-server \
 		$(DESTDIR)$(MANDIR)/man1/simple-http-server.1 \
 		$(DESTDIR)$(UNITDIR)/simple-http-server.service \
-		$(DESTDIR)$(UNITDIR)/simple-http-server.socket
+		$(DESTDIR)$(UNITDIR)/simple-http-server.socket \
+		$(DESTDIR)$(LOGROTATEDIR)/simple-http-server
 
 format:
 	clang-format -i src/*.c include/*.h tests/*.c

@@ -8,15 +8,24 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Double fork and setsid. Returns 0 in the daemon, with *report_fd set for
+/* What the daemon carries from daemon_detach to daemon_ready. */
+struct daemon_handoff {
+	int report_fd; /* pipe to the waiting parent */
+	int null_fd;   /* /dev/null, opened before any chroot (which may have no /dev) */
+};
+
+/* Double fork and setsid. Returns 0 in the daemon, with *h set for
  * daemon_ready(). The original process waits until the daemon is ready or
  * gives up, and gets 1 with *exit_status to exit with (0 ready, 2 the
- * daemon failed to start: it printed why on the still-shared stderr). */
-int daemon_detach(int *report_fd, int *exit_status);
+ * daemon failed to start: it printed why on the still-shared stderr).
+ * -errno if /dev/null cannot be opened or the fork fails. */
+int daemon_detach(struct daemon_handoff *h, int *exit_status);
 
-/* Tells the waiting parent the start succeeded, moves to "/", and points
- * stdin/stdout (and stderr unless keep_stderr) at /dev/null. */
-void daemon_ready(int report_fd, int keep_stderr);
+/* Moves to "/", points stdin/stdout (and stderr unless keep_stderr) at the
+ * /dev/null of daemon_detach, then tells the waiting parent the start
+ * succeeded: only then does a caller reading our stdout see EOF. Returns 0,
+ * or -errno (the parent is not told; it sees a failed start). */
+int daemon_ready(struct daemon_handoff *h, int keep_stderr);
 
 struct pidfile {
 	int fd; /* holds the lock while we run; -1 when none */
@@ -28,8 +37,11 @@ struct pidfile {
  * gives -EEXIST with *holder set to its pid. */
 int pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder);
 
-/* Removes the pidfile (best effort after a privilege drop: it is at least
- * emptied) and drops the lock. */
+/* Removes the pidfile by name in its directory, opened before any chroot.
+ * After a privilege drop that only works if the user may write to that
+ * directory (say /run/simple-http-server/ owned by it); otherwise the file
+ * is emptied, which every reader (our lock check, the logrotate script)
+ * takes as "not running". Drops the lock. */
 void pidfile_release(struct pidfile *pf);
 
 /* In a child process (--workers): closes our copies of the pidfile's fds

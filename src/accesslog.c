@@ -1,37 +1,82 @@
-/* accesslog.c - buffered access log. See accesslog.h. */
+/* accesslog.c - buffered access log. See accesslog.h.
+ *
+ * How each target is written without ever blocking the loop, and without
+ * changing what other holders of the same open file description see (the
+ * shell that started us, journald's other writers, our own --workers):
+ *
+ * - a file opened by path: our own description, opened O_NONBLOCK (a FIFO
+ *   or terminal named on the command line cannot block us either);
+ * - standard output that is a regular file: duplicated; a file write never
+ *   waits for a reader, and "> log 2>&1" must keep sharing its offset;
+ * - standard output that is a socket (journald under systemd): duplicated,
+ *   and written with send(MSG_DONTWAIT), a per-call flag, so the shared
+ *   description stays blocking for everyone else (our own stderr included);
+ * - standard output that is a pipe, FIFO or terminal: reopened through
+ *   /proc/self/fd/1 with O_NONBLOCK, a private description. When that is
+ *   refused (a pipe owned by another user, no /proc), it is duplicated and
+ *   written with pwritev2(RWF_NOWAIT), again a per-call flag. Only a kernel
+ *   without RWF_NOWAIT for pipes (before 5.x) makes us set O_NONBLOCK on the
+ *   shared description itself: the other holders would then see EAGAIN
+ *   where they expected to wait, but the alternative is a server that stops
+ *   for every client when the reader stops. The flag is put back at exit. */
 #include "accesslog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net.h"
 
-static int
-open_target(const char *path)
+_Static_assert(ACCESSLOG_LINE_MAX <= PIPE_BUF, "a line must be one atomic pipe write");
+_Static_assert(64 + 5 + 32 + 2 + ACCESSLOG_REQUEST_MAX + 2 + 11 + 1 + 20 + 2 +
+                       ACCESSLOG_REFERER_MAX + 3 + ACCESSLOG_UA_MAX + 1 + 1 <=
+                   ACCESSLOG_LINE_MAX,
+               "the longest fields must fit in one line");
+
+static time_t
+mono_sec(void)
 {
-	if (path == NULL) {
-		/* A pipe or terminal gets a private, non-blocking description,
-		 * so a reader that stalls cannot stall the loop and our flag
-		 * does not leak to the shell's terminal. A regular file never
-		 * blocks and must keep sharing its offset with stdout/stderr
-		 * ("> log 2>&1"), so it is only duplicated. */
-		struct stat st;
-		int fd = -1;
-		if (fstat(STDOUT_FILENO, &st) == 0 && !S_ISREG(st.st_mode))
-			fd = open("/proc/self/fd/1", O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC);
-		if (fd >= 0)
-			return fd;
-		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-		return fd >= 0 ? fd : -errno;
+	struct timespec ts;
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return 0;
+	return ts.tv_sec;
+}
+
+/* Standard output, set up as the comment at the top says. */
+static int
+open_stdout(struct accesslog *log)
+{
+	struct stat st;
+	if (fstat(STDOUT_FILENO, &st) != 0)
+		return -errno;
+	int fd = -1;
+	if (S_ISSOCK(st.st_mode)) {
+		log->mode = ACCESSLOG_SEND;
+	} else if (!S_ISREG(st.st_mode)) {
+		fd = open("/proc/self/fd/1",
+		          O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+		log->mode = fd >= 0 ? ACCESSLOG_WRITE : ACCESSLOG_RWF_NOWAIT;
 	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	log->fd = fd;
+	return 0;
+}
+
+static int
+open_file(struct accesslog *log)
+{
+	int fd = openat(log->dirfd, log->base,
+	                O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
 	return fd >= 0 ? fd : -errno;
 }
 
@@ -39,17 +84,100 @@ int
 accesslog_open(struct accesslog *log, const char *path, int combined)
 {
 	memset(log, 0, offsetof(struct accesslog, buf));
-	log->path = strcmp(path, "-") == 0 ? NULL : path;
+	log->fd = log->dirfd = log->restore_flags = -1;
 	log->combined = combined;
-	log->fd = open_target(log->path);
-	return log->fd >= 0 ? 0 : log->fd;
+	if (strcmp(path, "-") == 0)
+		return open_stdout(log);
+	log->path = path;
+	/* The directory stays open so that a reopen after chroot (or after
+	 * --daemon's chdir with a relative path) finds the same place. */
+	int dirfd = log_dir_open(path, &log->base);
+	if (dirfd < 0)
+		return dirfd;
+	log->dirfd = dirfd;
+	int fd = open_file(log);
+	if (fd < 0) {
+		close(log->dirfd);
+		log->dirfd = -1;
+		return fd;
+	}
+	log->fd = fd;
+	log->mode = ACCESSLOG_WRITE;
+	return 0;
 }
 
 void
 accesslog_disable(struct accesslog *log)
 {
 	memset(log, 0, offsetof(struct accesslog, buf));
-	log->fd = -1;
+	log->fd = log->dirfd = log->restore_flags = -1;
+}
+
+static ssize_t
+put_out(struct accesslog *log, const char *p, size_t n)
+{
+	switch (log->mode) {
+	case ACCESSLOG_SEND:
+		return send(log->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	case ACCESSLOG_RWF_NOWAIT: {
+		struct iovec v = {.iov_base = (void *)p, .iov_len = n};
+		return pwritev2(log->fd, &v, 1, -1, RWF_NOWAIT);
+	}
+	case ACCESSLOG_WRITE:
+		break;
+	}
+	return write(log->fd, p, n);
+}
+
+/* No RWF_NOWAIT for this fd on this kernel: the last resort described at
+ * the top of the file. */
+static int
+set_nonblock(struct accesslog *log)
+{
+	int fl = fcntl(log->fd, F_GETFL);
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK)) {
+		if (fcntl(log->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+			return -errno;
+		log->restore_flags = fl;
+		log_warn("access log: stdout cannot be written without blocking otherwise; "
+		         "set O_NONBLOCK on it (shared with the processes that share stdout)");
+	}
+	log->mode = ACCESSLOG_WRITE;
+	return 0;
+}
+
+static void
+report_drops(struct accesslog *log, int final)
+{
+	if (log->dropped == 0)
+		return;
+	time_t now = mono_sec();
+	if (!final && log->drop_report != 0 && now - log->drop_report < ACCESSLOG_DROP_REPORT_S)
+		return;
+	log_warn("access log: %lu line%s dropped (reader not keeping up)", log->dropped,
+	         log->dropped == 1 ? "" : "s");
+	log->dropped = 0;
+	log->drop_report = now ? now : 1;
+}
+
+/* Bytes to hand over at once from off: for a shared pipe or socket, whole
+ * lines of at most PIPE_BUF bytes, so writers never interleave mid-line. */
+static size_t
+chunk(const struct accesslog *log, size_t off)
+{
+	size_t want = log->len - off;
+	if (!log->shared || want <= PIPE_BUF)
+		return want;
+	want = PIPE_BUF;
+	while (want > 0 && log->buf[off + want - 1] != '\n')
+		want--;
+	if (want == 0) { /* cannot happen: lines are shorter than PIPE_BUF */
+		const char *nl = memchr(log->buf + off, '\n', log->len - off);
+		want = nl ? (size_t)(nl - (log->buf + off)) + 1 : log->len - off;
+	}
+	return want;
 }
 
 void
@@ -57,26 +185,21 @@ accesslog_flush(struct accesslog *log)
 {
 	size_t off = 0;
 	while (off < log->len) {
-		size_t want = log->len - off;
-		if (log->shared && want > PIPE_BUF) {
-			want = PIPE_BUF;
-			while (want > 0 && log->buf[off + want - 1] != '\n')
-				want--;
-			if (want == 0) { /* one line longer than PIPE_BUF: alone */
-				const char *nl = memchr(log->buf + off, '\n', log->len - off);
-				want = nl ? (size_t)(nl - (log->buf + off)) + 1 : log->len - off;
-			}
-		}
-		ssize_t n = write(log->fd, log->buf + off, want);
+		ssize_t n = put_out(log, log->buf + off, chunk(log, off));
 		if (n > 0) {
 			off += (size_t)n;
 			log->failed = 0;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n == 0)
+			break; /* took nothing: try again later */
+		if (errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			break; /* keep the rest for the next iteration */
+		if (log->mode == ACCESSLOG_RWF_NOWAIT && (errno == EOPNOTSUPP || errno == EINVAL) &&
+		    set_nonblock(log) == 0)
+			continue;
 		if (!log->failed)
 			log_error("access log %s: %s (lines are dropped until it works again)",
 			          log->path ? log->path : "stdout", strerror(errno));
@@ -85,40 +208,98 @@ accesslog_flush(struct accesslog *log)
 	}
 	memmove(log->buf, log->buf + off, log->len - off);
 	log->len -= off;
-	if (log->dropped && log->len == 0) {
-		log_warn("access log: %lu line(s) dropped while the log was not keeping up",
-		         log->dropped);
-		log->dropped = 0;
-	}
+	report_drops(log, 0);
 }
 
+/* ---- formatting ---- */
+
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
 static void
-put(char **w, char *end, const char *s, size_t n)
+put(struct out *o, const char *s, size_t n)
 {
-	if ((size_t)(end - *w) < n) {
-		*w = end + 1; /* marks overflow */
-		return;
-	}
-	if (*w <= end) {
-		memcpy(*w, s, n);
-		*w += n;
-	}
+	if (n > o->cap - o->len) /* cannot happen: every field is bounded */
+		n = o->cap - o->len;
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
 }
 
-/* A quoted field: '"', '\\', controls and bytes >= 0x7f become \xHH. */
+static size_t
+escaped_len(unsigned char c)
+{
+	return (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') ? 4 : 1;
+}
+
+/* A quoted field's contents: '"', '\\', controls and bytes >= 0x7f become
+ * \xHH; empty is "-". Longer than max escaped bytes, it is cut at a whole
+ * character and ends in "...", so what follows it is never lost. */
 static void
-put_escaped(char **w, char *end, const char *s, size_t n)
+put_field(struct out *o, const char *s, size_t n, size_t max)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n && *w <= end; i++) {
+	if (n == 0) {
+		put(o, "-", 1);
+		return;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < n && total <= max; i++)
+		total += escaped_len((unsigned char)s[i]);
+	size_t budget = total <= max ? max : max - 3;
+	size_t used = 0;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+		size_t k = escaped_len(c);
+		if (used + k > budget)
+			break;
+		used += k;
+		if (k == 4) {
 			char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-			put(w, end, esc, 4);
+			put(o, esc, 4);
 		} else {
-			put(w, end, (const char *)&c, 1);
+			put(o, (const char *)&c, 1);
 		}
 	}
+	if (total > max)
+		put(o, "...", 3);
+}
+
+size_t
+accesslog_format(char *dst, size_t cap, const char *stamp, int combined,
+                 const struct accesslog_entry *e)
+{
+	struct out o = {.p = dst, .cap = cap};
+	char addr[64];
+	if (e->peer == NULL || net_format_addr(e->peer, addr, sizeof addr) != 0)
+		strcpy(addr, "-");
+	/* CLF wants the bare host: drop ":port" and IPv6 brackets. */
+	char *colon = strrchr(addr, ':');
+	if (colon && addr[0] != '-')
+		*colon = '\0';
+	char *host = addr;
+	if (host[0] == '[') {
+		host++;
+		host[strlen(host) - 1] = '\0';
+	}
+	char num[48];
+	put(&o, host, strlen(host));
+	put(&o, " - - ", 5);
+	put(&o, stamp, strnlen(stamp, 31));
+	put(&o, " \"", 2);
+	put_field(&o, e->request, e->request_len, ACCESSLOG_REQUEST_MAX);
+	int n = snprintf(num, sizeof num, "\" %d %llu", e->status, (unsigned long long)e->bytes);
+	put(&o, num, (size_t)n);
+	if (combined) {
+		put(&o, " \"", 2);
+		put_field(&o, e->referer, e->referer_len, ACCESSLOG_REFERER_MAX);
+		put(&o, "\" \"", 3);
+		put_field(&o, e->user_agent, e->user_agent_len, ACCESSLOG_UA_MAX);
+		put(&o, "\"", 1);
+	}
+	put(&o, "\n", 1);
+	return o.len;
 }
 
 static void
@@ -139,48 +320,8 @@ accesslog_write(struct accesslog *log, time_t now, const struct accesslog_entry 
 	if (log->fd < 0)
 		return;
 	update_stamp(log, now);
-	char line[3 * 1024];
-	char *w = line, *end = line + sizeof line - 1;
-	char addr[64];
-	if (e->peer == NULL || net_format_addr(e->peer, addr, sizeof addr) != 0)
-		strcpy(addr, "-");
-	/* CLF wants the bare host: drop ":port" and IPv6 brackets. */
-	char *colon = strrchr(addr, ':');
-	if (colon && addr[0] != '-')
-		*colon = '\0';
-	char *host = addr;
-	if (host[0] == '[') {
-		host++;
-		host[strlen(host) - 1] = '\0';
-	}
-	char num[48];
-	put(&w, end, host, strlen(host));
-	put(&w, end, " - - ", 5);
-	put(&w, end, log->stamp, strlen(log->stamp));
-	put(&w, end, " \"", 2);
-	put_escaped(&w, end, e->request, e->request_len);
-	int n = snprintf(num, sizeof num, "\" %d %llu", e->status, (unsigned long long)e->bytes);
-	put(&w, end, num, (size_t)n);
-	if (log->combined) {
-		put(&w, end, " \"", 2);
-		if (e->referer_len)
-			put_escaped(&w, end, e->referer, e->referer_len);
-		else
-			put(&w, end, "-", 1);
-		put(&w, end, "\" \"", 3);
-		if (e->user_agent_len)
-			put_escaped(&w, end, e->user_agent, e->user_agent_len);
-		else
-			put(&w, end, "-", 1);
-		put(&w, end, "\"", 1);
-	}
-	if (w > end) { /* a huge request line: cut it, keep the line well-formed */
-		w = line + sizeof line - 8;
-		memcpy(w, "...\"", 4);
-		w += 4;
-	}
-	*w++ = '\n';
-	size_t len = (size_t)(w - line);
+	char line[ACCESSLOG_LINE_MAX];
+	size_t len = accesslog_format(line, sizeof line, log->stamp, log->combined, e);
 	if (log->len + len > sizeof log->buf)
 		accesslog_flush(log);
 	if (log->len + len > sizeof log->buf) {
@@ -197,13 +338,13 @@ accesslog_reopen(struct accesslog *log)
 	if (log->fd < 0 || log->path == NULL)
 		return 0;
 	accesslog_flush(log);
-	int fd = open_target(log->path);
+	int fd = open_file(log);
 	if (fd < 0)
 		return fd; /* keep writing to the old file */
 	close(log->fd);
 	log->fd = fd;
 	log->failed = 0;
-	return 0;
+	return 1;
 }
 
 void
@@ -211,23 +352,23 @@ accesslog_close(struct accesslog *log)
 {
 	if (log->fd < 0)
 		return;
-	if (log->shared) {
-		/* The other workers share this open file description: its
-		 * O_NONBLOCK is theirs too, so wait for room instead (bounded:
-		 * a reader that never reads costs the last lines, not a hang). */
-		for (int waited = 0; log->len > 0 && !log->failed && waited < 2000; waited += 50) {
-			accesslog_flush(log);
-			struct pollfd p = {.fd = log->fd, .events = POLLOUT};
-			if (log->len > 0)
-				(void)poll(&p, 1, 50);
-		}
-	} else {
-		/* At exit a blocking write is fine: nothing else is waiting. */
-		int flags = fcntl(log->fd, F_GETFL);
-		if (flags >= 0 && (flags & O_NONBLOCK))
-			(void)fcntl(log->fd, F_SETFL, flags & ~O_NONBLOCK);
+	/* Wait for room, bounded: a reader that never reads costs the last
+	 * lines, not a hang at exit. */
+	for (int waited = 0; log->len > 0 && !log->failed && waited < 2000; waited += 50) {
+		accesslog_flush(log);
+		struct pollfd p = {.fd = log->fd, .events = POLLOUT};
+		if (log->len > 0)
+			(void)poll(&p, 1, 50);
 	}
-	accesslog_flush(log);
+	for (size_t i = 0; i < log->len; i++)
+		log->dropped += log->buf[i] == '\n';
+	log->len = 0;
+	report_drops(log, 1);
+	/* Only the last holder puts the flag back (see main for --workers). */
+	if (log->restore_flags >= 0 && !log->shared)
+		(void)fcntl(log->fd, F_SETFL, log->restore_flags);
 	close(log->fd);
-	log->fd = -1;
+	if (log->dirfd >= 0)
+		close(log->dirfd);
+	log->fd = log->dirfd = -1;
 }

@@ -18,22 +18,34 @@
 #include <unistd.h>
 
 int
-daemon_detach(int *report_fd, int *exit_status)
+daemon_detach(struct daemon_handoff *h, int *exit_status)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) != 0)
+	h->report_fd = h->null_fd = -1;
+	/* Now, not in daemon_ready: by then we may be in a chroot without
+	 * /dev, and standard streams left on the caller's pipes would keep
+	 * $(simple-http-server --daemon ...) waiting forever. */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0)
 		return -errno;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		int e = errno;
+		close(null);
+		return -e;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(p[0]);
 		close(p[1]);
+		close(null);
 		return -e;
 	}
 	if (pid > 0) {
 		/* The original process: wait for the daemon's word. EOF with
 		 * nothing said means it failed (and said why on stderr). */
 		close(p[1]);
+		close(null);
 		char c = 0;
 		ssize_t n;
 		do
@@ -55,30 +67,32 @@ daemon_detach(int *report_fd, int *exit_status)
 	if (pid > 0)
 		_exit(0);
 	umask(022);
-	*report_fd = p[1];
+	h->report_fd = p[1];
+	h->null_fd = null;
 	return 0;
 }
 
-void
-daemon_ready(int report_fd, int keep_stderr)
+int
+daemon_ready(struct daemon_handoff *h, int keep_stderr)
 {
 	if (chdir("/") != 0) {
 		/* Nothing relative is used after startup; not fatal. */
 	}
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		(void)dup2(null, STDIN_FILENO);
-		(void)dup2(null, STDOUT_FILENO);
-		if (!keep_stderr)
-			(void)dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
-	if (report_fd >= 0) {
-		ssize_t n = write(report_fd, "R", 1);
+	int r = 0;
+	if (dup2(h->null_fd, STDIN_FILENO) < 0 || dup2(h->null_fd, STDOUT_FILENO) < 0 ||
+	    (!keep_stderr && dup2(h->null_fd, STDERR_FILENO) < 0))
+		r = -errno;
+	if (h->null_fd > STDERR_FILENO)
+		close(h->null_fd);
+	h->null_fd = -1;
+	if (r == 0 && h->report_fd >= 0) {
+		ssize_t n = write(h->report_fd, "R", 1);
 		(void)n;
-		close(report_fd);
 	}
+	if (h->report_fd >= 0)
+		close(h->report_fd);
+	h->report_fd = -1;
+	return r;
 }
 
 int

@@ -154,10 +154,10 @@ main(int argc, char **argv)
 	/* Detach first: the daemon itself must hold the pidfile lock, and its
 	 * startup errors still reach this terminal through the shared stderr
 	 * while the parent waits for the verdict. */
-	int report_fd = -1;
+	struct daemon_handoff handoff = {.report_fd = -1, .null_fd = -1};
 	if (o->daemonize) {
 		int exit_status;
-		int r = daemon_detach(&report_fd, &exit_status);
+		int r = daemon_detach(&handoff, &exit_status);
 		if (r < 0)
 			die_usage("cannot detach: %s", strerror(-r));
 		if (r == 1)
@@ -218,8 +218,10 @@ main(int argc, char **argv)
 			die_usage("pidfile %s: %s", o->pidfile, strerror(-r));
 	}
 
-	/* Logs are opened before chroot, so their paths mean what they say. */
-	static struct accesslog alog = {.fd = -1};
+	/* Logs are opened before chroot, so their paths mean what they say;
+	 * their directories stay open so that SIGHUP can reopen them by name
+	 * after the chroot (see accesslog.c and log.c). */
+	static struct accesslog alog = {.fd = -1, .dirfd = -1, .restore_flags = -1};
 	int r;
 	if (o->access_log && (o->daemonize && strcmp(o->access_log, "-") == 0))
 		o->access_log = NULL; /* stdout is /dev/null once detached */
@@ -233,7 +235,7 @@ main(int argc, char **argv)
 
 	/* The error log takes over stderr only now, so every startup error
 	 * above still reaches the terminal (and a --daemon parent). */
-	if (cfg->error_log && (r = log_reopen(cfg->error_log)) < 0)
+	if (cfg->error_log && (r = log_open(cfg->error_log)) < 0)
 		die_usage("error log '%s': %s", cfg->error_log, strerror(-r));
 
 	if (o->chroot_top)
@@ -266,8 +268,8 @@ main(int argc, char **argv)
 				print_urls(lfds, (int)nl);
 			fflush(stdout);
 		}
-		if (o->daemonize)
-			daemon_ready(report_fd, cfg->error_log != NULL);
+		if (o->daemonize && (r = daemon_ready(&handoff, cfg->error_log != NULL)) < 0)
+			die_usage("cannot detach: /dev/null: %s", strerror(-r));
 		notify_systemd("READY=1");
 	}
 	int status = 0;
@@ -276,6 +278,10 @@ main(int argc, char **argv)
 		worker = workers_supervise(&ws, cfg->error_log, &status);
 		if (worker < 0) {
 			notify_systemd("STOPPING=1");
+			/* Every worker is gone: the master is the last holder of
+			 * the access log and puts back what it changed on it. */
+			alog.shared = 0;
+			accesslog_close(&alog);
 			close(rootfd);
 			pidfile_release(&pf);
 			log_info("stopped");
@@ -284,6 +290,8 @@ main(int argc, char **argv)
 	}
 	if (worker >= 0) {
 		pidfile_forget(&pf); /* the master's to remove */
+		if (handoff.null_fd >= 0)
+			close(handoff.null_fd); /* the master's to use */
 		if ((r = server_init(&srv, cfg, lfds, nl, rootfd)) < 0)
 			die_usage("worker %d: cannot start: %s", worker, strerror(-r));
 		workers_ready(&ws);

@@ -262,16 +262,29 @@ begin_stop(struct server *srv)
 	}
 }
 
-/* SIGHUP/SIGUSR1 after logrotate moved the files. */
+/* SIGHUP/SIGUSR1 after logrotate moved the files. Each file is reopened by
+ * name in its directory, kept open since before any chroot; a reopen that
+ * fails is reported and the old file kept, and only what was reopened is
+ * said to be. */
 static void
 reopen_logs(struct server *srv)
 {
-	int r = accesslog_reopen(&srv->access_log);
-	if (r < 0)
-		log_error("reopening access log %s: %s", srv->access_log.path, strerror(-r));
-	if (srv->cfg->error_log && (r = log_reopen(srv->cfg->error_log)) < 0)
-		log_error("reopening error log %s: %s", srv->cfg->error_log, strerror(-r));
-	log_info("log files reopened");
+	int ra = accesslog_reopen(&srv->access_log);
+	if (ra < 0)
+		log_error("reopening access log %s: %s (still writing to the old file)",
+		          srv->access_log.path, strerror(-ra));
+	int re = log_reopen();
+	if (re < 0)
+		log_error("reopening error log %s: %s (still writing to the old file)", log_file(),
+		          strerror(-re));
+	if (ra > 0 && re > 0)
+		log_info("log files reopened");
+	else if (ra > 0)
+		log_info("access log reopened");
+	else if (re > 0)
+		log_info("error log reopened");
+	else if (ra == 0 && re == 0)
+		log_debug("no log file to reopen");
 }
 
 /* 1 to go on, 0 to stop now. */

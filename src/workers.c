@@ -299,6 +299,7 @@ int
 workers_supervise(struct workers *ws, const char *error_log, int *exit_status)
 {
 	unsigned failed = 0;
+	int r;
 	while (!ws->stopping || running(ws) > 0) {
 		struct pollfd pf[2] = {{.fd = ws->sig_fd, .events = POLLIN},
 		                       {.fd = ws->ready_rd, .events = POLLIN}};
@@ -316,8 +317,10 @@ workers_supervise(struct workers *ws, const char *error_log, int *exit_status)
 				break; /* reaped below */
 			case SIGHUP:
 			case SIGUSR1:
-				if (error_log && log_reopen(error_log) < 0)
-					log_error("reopening error log %s", error_log);
+				if (error_log && (r = log_reopen()) < 0)
+					log_error("reopening error log %s: %s (still writing to "
+					          "the old file)",
+					          error_log, strerror(-r));
 				signal_all(ws, (int)si.ssi_signo);
 				break;
 			default: /* SIGTERM, SIGINT, SIGQUIT */

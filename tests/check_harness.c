@@ -981,3 +981,145 @@ h_teardown_failed(const char *suite)
 			abort();
 	}
 }
+
+/* ---- added for logs ---- */
+
+#include <grp.h>
+#include <pwd.h>
+
+extern char **environ;
+
+/* spawn() with a user to become and extra environment entries. */
+static pid_t
+spawn_opts(const char *const *argv, int out_fd, int err_fd, const struct h_start_opts *o)
+{
+	struct passwd *pw = o->user ? getpwnam(o->user) : NULL;
+	if (o->user && !pw) {
+		errno = ENOENT;
+		return -1;
+	}
+	char *envp[256];
+	size_t n = 0;
+	for (char **e = environ; *e && n < 200; e++)
+		envp[n++] = *e;
+	for (size_t i = 0; o->env && o->env[i] && n < 255; i++)
+		envp[n++] = (char *)o->env[i];
+	envp[n] = NULL;
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(126);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	int in = open("/dev/null", O_RDONLY);
+	if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(126);
+	close_range(3, ~0U, 0);
+	if (pw &&
+	    (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0))
+		_exit(126);
+	/* setuid cleared PDEATHSIG for an unprivileged child: set it again. */
+	if (pw && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+		_exit(126);
+	execve(argv[0], (char *const *)argv, envp);
+	_exit(127);
+}
+
+int
+h_server_start_opts(struct h_server *s, const char *root, const char *log_path,
+                    const char *const *extra, const struct h_start_opts *o, char *err,
+                    size_t errcap)
+{
+	const char *bin = h_bin();
+	s->pid = -1;
+	s->port = -1;
+	s->out_fd = -1;
+	if (!bin) {
+		snprintf(err, errcap, "SHS_BIN is not set (run through `make test`)");
+		return -1;
+	}
+	const char *argv[40] = {bin, "--top-dir", root, "--port", "0"};
+	size_t argc = 5;
+	for (size_t i = 0; extra && extra[i] && argc < 39; i++)
+		argv[argc++] = extra[i];
+	argv[argc] = NULL;
+
+	int child_out = o->out_fd, pfd[2] = {-1, -1};
+	if (child_out < 0) {
+		if (pipe2(pfd, O_CLOEXEC) != 0) {
+			snprintf(err, errcap, "pipe: %s", strerror(errno));
+			return -1;
+		}
+		child_out = pfd[1];
+		s->out_fd = pfd[0];
+	} else {
+		s->out_fd = o->line_fd;
+	}
+	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		snprintf(err, errcap, "open %s: %s", log_path, strerror(errno));
+		h_server_stop(s, 0);
+		if (pfd[1] >= 0)
+			close(pfd[1]);
+		return -1;
+	}
+	s->pid = spawn_opts(argv, child_out, logfd, o);
+	int spawn_errno = errno;
+	close(logfd);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	else
+		close(o->out_fd); /* the server holds it now */
+	if (s->pid < 0) {
+		snprintf(err, errcap, "fork: %s", strerror(spawn_errno));
+		h_server_stop(s, 0);
+		return -1;
+	}
+
+	char line[256];
+	size_t n = 0;
+	uint64_t end = now_ms() + 15000;
+	while (n == 0 || line[n - 1] != '\n') {
+		struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
+		uint64_t now = now_ms();
+		int pr = now < end ? poll(&p, 1, (int)(end - now)) : 0;
+		if (pr < 0 && errno == EINTR)
+			continue;
+		ssize_t r = pr > 0 ? read(s->out_fd, line + n, 1) : -1;
+		if (r <= 0 || n + 1 >= sizeof line) {
+			line[n] = '\0';
+			snprintf(err, errcap, "no startup line from %s (got '%s'; log %s)", bin,
+			         line, log_path);
+			h_server_stop(s, 2000);
+			return -1;
+		}
+		n++;
+	}
+	line[n] = '\0';
+	int port = -1;
+	char want[96];
+	if (sscanf(line, "listening on http://127.0.0.1:%d/", &port) == 1)
+		snprintf(want, sizeof want, "listening on http://127.0.0.1:%d/\n", port);
+	if (port <= 0 || port > 65535 || strcmp(line, want) != 0) {
+		snprintf(err, errcap, "bad startup line: '%s'", line);
+		h_server_stop(s, 2000);
+		return -1;
+	}
+	s->port = port;
+	return 0;
+}
+
+const char *
+h_env_no_leaks(char *buf, size_t cap)
+{
+	const char *prev = getenv("ASAN_OPTIONS");
+	snprintf(buf, cap, "ASAN_OPTIONS=%s%sdetect_leaks=0", prev ? prev : "",
+	         prev && *prev ? ":" : "");
+	return buf;
+}

@@ -217,4 +217,27 @@ int h_imf_date(const char *s, long long *t);
 		              h_strerror(rc_), extra_);                                            \
 	} while (0)
 
+/* ---- added for logs ---- */
+
+/* How h_server_start_opts starts the server, beyond h_server_start. */
+struct h_start_opts {
+	/* The server's stdout, e.g. one end of a socketpair or a pipe the
+	 * test holds (out_fd < 0: a pipe, as h_server_start). line_fd is
+	 * where the startup line is read from (the other end); it becomes
+	 * s->out_fd and h_server_stop closes it. */
+	int out_fd, line_fd;
+	/* Run the server as this user (setgid/setuid before exec); NULL: as
+	 * we are. */
+	const char *user;
+	/* Extra "NAME=value" environment entries, NULL-terminated; or NULL. */
+	const char *const *env;
+};
+/* h_server_start with those options. Returns 0, or -1 with err set. */
+int h_server_start_opts(struct h_server *s, const char *root, const char *log_path,
+                        const char *const *extra, const struct h_start_opts *o, char *err,
+                        size_t errcap);
+/* "ASAN_OPTIONS=<current>:detect_leaks=0" into buf: LeakSanitizer reads
+ * /proc at exit, which a chroot hides. */
+const char *h_env_no_leaks(char *buf, size_t cap);
+
 #endif

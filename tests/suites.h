@@ -20,5 +20,6 @@ Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, 
 Suite *options_suite(void);   /* tests/check_options.c: the command line, from tables */
 Suite *workers_suite(void);   /* tests/check_workers.c: --workers master, restarts, signals */
 Suite *conformance_suite(void); /* tests/check_conformance.c: RFC 9110/9112 over sockets */
+Suite *logs_suite(void);      /* tests/check_logs.c: log stalls, long lines, chroot reopen, logrotate */
 
 #endif
