@@ -42,6 +42,12 @@ void live_leave(struct server *srv, struct conn *c);
 
 void live_free(struct server *srv);
 
+/* Directories watched now: one entry per live directory, whatever was
+ * renamed, moved away or back (tests and the log). */
+size_t live_watch_count(const struct server *srv);
+/* The directory ("" or "a/b/") watched as wd, or NULL. */
+const char *live_watch_dir(const struct server *srv, int wd);
+
 struct reply_file;
 struct stat;
 

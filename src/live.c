@@ -33,6 +33,73 @@ const size_t live_script_len = sizeof live_script - 1;
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+/* The table entry for wd, or -1. */
+static long
+find_watch(const struct live_state *l, int wd)
+{
+	for (size_t i = 0; i < l->nwatches; i++)
+		if (l->watches[i].wd == wd)
+			return (long)i;
+	return -1;
+}
+
+/* Records dir under wd. inotify gives one wd per inode, so a directory that
+ * comes back (moved away and back, or renamed within the tree) gets the wd
+ * it had: its entry is renamed, never duplicated. */
+static int
+record_watch(struct live_state *l, int wd, const char *dir, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, dir, len + 1);
+	long i = find_watch(l, wd);
+	if (i >= 0) {
+		free(l->watches[i].dir);
+		l->watches[i].dir = copy;
+		l->watches[i].dir_len = len;
+		return 0;
+	}
+	if (l->nwatches == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
+		if (!w) {
+			free(copy);
+			return -ENOMEM;
+		}
+		l->watches = w;
+		l->cap = cap;
+	}
+	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
+	return 0;
+}
+
+/* Drops entry i; the table is unordered. */
+static void
+drop_watch(struct live_state *l, size_t i)
+{
+	free(l->watches[i].dir);
+	l->watches[i] = l->watches[--l->nwatches];
+}
+
+/* A directory moved away: its watches and those of everything below it go
+ * (a MOVED_TO elsewhere in the tree adds them again). Without this, a
+ * directory moved out of the tree would stay watched for good. */
+static void
+forget_tree(struct live_state *l, const char *dir, size_t len)
+{
+	for (size_t i = 0; i < l->nwatches;) {
+		struct live_watch *w = &l->watches[i];
+		if (w->dir_len >= len && memcmp(w->dir, dir, len) == 0) {
+			/* IN_IGNORED follows for wd; by then it is unknown. */
+			(void)inotify_rm_watch(l->fd, w->wd);
+			drop_watch(l, i);
+		} else {
+			i++;
+		}
+	}
+}
+
 static int
 add_watch(struct server *srv, const char *dir, size_t len)
 {
@@ -55,23 +122,12 @@ add_watch(struct server *srv, const char *dir, size_t len)
 		}
 		return -e;
 	}
-	if (l->nwatches == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
-		if (!w) {
-			close(fd);
-			return -ENOMEM;
-		}
-		l->watches = w;
-		l->cap = cap;
-	}
-	char *copy = malloc(len + 1);
-	if (!copy) {
+	int r = record_watch(l, wd, dir, len);
+	if (r < 0) {
+		(void)inotify_rm_watch(l->fd, wd);
 		close(fd);
-		return -ENOMEM;
+		return r;
 	}
-	memcpy(copy, dir, len + 1);
-	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
 
 	/* Walk what is already inside: directories made before this watch
 	 * existed would otherwise never be seen. */
@@ -94,6 +150,19 @@ add_watch(struct server *srv, const char *dir, size_t len)
 	}
 	closedir(d);
 	return 0;
+}
+
+size_t
+live_watch_count(const struct server *srv)
+{
+	return srv->live.nwatches;
+}
+
+const char *
+live_watch_dir(const struct server *srv, int wd)
+{
+	long i = find_watch(&srv->live, wd);
+	return i < 0 ? NULL : srv->live.watches[i].dir;
 }
 
 int
@@ -150,30 +219,37 @@ apply_event(struct server *srv, const struct inotify_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW) {
 		log_warn("--live: inotify queue overflowed; reloading everything");
 		note_change(srv, "", 0, "", 0, 0);
+		/* Lost events may have been renames: watch the tree afresh. */
+		forget_tree(l, "", 0);
+		(void)add_watch(srv, "", 0);
 		return;
 	}
-	for (size_t i = 0; i < l->nwatches; i++) {
-		struct live_watch *w = &l->watches[i];
-		if (w->wd != ev->wd)
-			continue;
-		if (ev->mask & IN_IGNORED) {
-			free(w->dir);
-			l->watches[i] = l->watches[--l->nwatches];
-			return;
-		}
-		size_t n = strnlen(ev->name, ev->len);
-		if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
-			return;
-		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
-			char sub[4096];
-			int k = snprintf(sub, sizeof sub, "%s%.*s/", w->dir, (int)n, ev->name);
-			if (k > 0 && (size_t)k < sizeof sub)
-				(void)add_watch(srv, sub, (size_t)k);
-		}
-		note_change(srv, w->dir, w->dir_len, ev->name, n,
-		            !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
+	long i = find_watch(l, ev->wd);
+	if (i < 0)
+		return; /* a watch we already dropped */
+	if (ev->mask & IN_IGNORED) {
+		drop_watch(l, (size_t)i);
 		return;
 	}
+	size_t n = strnlen(ev->name, ev->len);
+	if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+		return;
+	/* The path of the entry, copied: add_watch and forget_tree below
+	 * change (and may move) the table an entry pointer would point into. */
+	char sub[4096];
+	int k = snprintf(sub, sizeof sub, "%s%.*s/", l->watches[i].dir, (int)n, ev->name);
+	size_t dlen = l->watches[i].dir_len;
+	if (k <= 0 || (size_t)k >= sizeof sub) {
+		note_change(srv, l->watches[i].dir, dlen, ev->name, n, 0);
+		return; /* too deep to watch below */
+	}
+	note_change(srv, sub, dlen, ev->name, n, !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
+	if (!(ev->mask & IN_ISDIR) || n == 0)
+		return;
+	if (ev->mask & IN_MOVED_FROM)
+		forget_tree(l, sub, (size_t)k);
+	if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+		(void)add_watch(srv, sub, (size_t)k);
 }
 
 void
