@@ -1112,6 +1112,70 @@ START_TEST(test_client_leaves)
 }
 END_TEST
 
+/* Polls the access log until a line containing needle is there; returns
+ * that line (caller frees) or NULL at the deadline. */
+static char *
+access_line(const char *needle, int timeout_ms)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s.access", fx.log);
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		char *log = h_read_file(path, NULL);
+		const char *hit = log ? strstr(log, needle) : NULL;
+		if (hit) {
+			const char *start = hit;
+			while (start > log && start[-1] != '\n')
+				start--;
+			size_t n = strcspn(start, "\n");
+			char *line = strndup(start, n);
+			free(log);
+			return line;
+		}
+		free(log);
+		if (now_ms() >= deadline)
+			return NULL;
+		usleep(20000);
+	}
+}
+
+/* Issue 11 item 6: bytes a client sends on its event stream are not the
+ * request the access log shows when the stream ends. */
+START_TEST(test_stream_access_log)
+{
+	char agent[64];
+	snprintf(agent, sizeof agent, "stream-log-%llu", (unsigned long long)now_ms());
+	static struct h_conn c;
+	struct h_resp r;
+	h_conn_open(&c, fx.srv.port);
+	char req[256];
+	snprintf(req, sizeof req,
+	         "GET " EVENTS "?log HTTP/1.1\r\nHost: test\r\nUser-Agent: %s\r\n\r\n", agent);
+	h_conn_send(&c, req);
+	int rc = h_read_head(&c, &r);
+	H_ASSERT_RC(rc, &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	/* Then what would be a request on any other connection. */
+	h_conn_send(&c, "DELETE /admin/users?all=1 HTTP/1.1\r\nHost: test\r\n"
+	                "User-Agent: forged\r\nReferer: http://forged/\r\n\r\n");
+	h_conn_close(&c);
+	char *line = access_line(agent, 5000);
+	if (!line) {
+		char *forged = access_line("DELETE", 0);
+		ck_abort_msg("no access-log line for the stream (User-Agent %s); forged: '%s'",
+		             agent, forged ? forged : "none");
+	}
+	ck_assert_msg(strstr(line, "\"GET " EVENTS "?log HTTP/1.1\" 200 "),
+	              "access-log line does not show the stream's request: '%s'", line);
+	ck_assert_msg(!strstr(line, "DELETE") && !strstr(line, "forged"),
+	              "access-log line shows bytes sent after the request: '%s'", line);
+	free(line);
+	char *forged = access_line("DELETE", 0);
+	ck_assert_msg(forged == NULL, "a forged access-log line: '%s'", forged);
+}
+END_TEST
+
 static const char *const droppings[] = {
     ".x.swp", "x~", "page.html~", ".hidden", "x.swp", "sub/.inner.html.swp", "sub/inner.html~"};
 
@@ -1432,6 +1496,7 @@ livemode_suite(void)
 	tcase_add_test(tc, test_delete_event);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_client_leaves);
+	tcase_add_test(tc, test_stream_access_log);
 	tcase_add_loop_test(tc, test_droppings_ignored, 0, NELEM(droppings));
 	tcase_add_test(tc, test_no_fd_leak);
 	suite_add_tcase(s, tc);
