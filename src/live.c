@@ -419,7 +419,7 @@ live_respond_events(struct conn *c)
 	resp_init(&b, c->out, sizeof c->out);
 	reply_common_headers(c, &b, 200);
 	resp_header(&b, "Content-Type", "text/event-stream");
-	resp_header(&b, "Cache-Control", "no-cache");
+	c->no_cache = 1;
 	reply_end_headers(c, &b);
 	size_t head = b.len;
 	if (!c->head_only)

@@ -794,9 +794,12 @@ START_TEST(test_untouched_non_html)
 	H_ASSERT_BODY(&live, file, flen);
 	ck_assert_msg(!strstr((const char *)live.body, "<script"), "%s: script injected", target);
 	H_ASSERT_HEADER(&live, "Accept-Ranges", "bytes");
-	H_ASSERT_NO_HEADER(&live, "Cache-Control");
-	ck_assert_msg(live.nhdr == plain.nhdr, "%s: %zu headers with --live, %zu without", target,
-	              live.nhdr, plain.nhdr);
+	/* Issue 11 item 13: a script kept from a heuristic cache would run
+	 * old code after a reload. */
+	H_ASSERT_HEADER(&live, "Cache-Control", "no-cache");
+	H_ASSERT_NO_HEADER(&plain, "Cache-Control");
+	ck_assert_msg(live.nhdr == plain.nhdr + 1, "%s: %zu headers with --live, %zu without",
+	              target, live.nhdr, plain.nhdr);
 	for (size_t i = 0; i < plain.nhdr; i++) {
 		const char *name = plain.hdr[i].name;
 		if (strcasecmp(name, "Date") == 0)
@@ -1389,6 +1392,104 @@ START_TEST(test_dev_custom_404)
 }
 END_TEST
 
+/* ---- Cache-Control with --live and --dev (issue 11 item 13) ---- */
+
+static const struct file cc_files[] = {
+    {"index.html", "<!doctype html>\n<title>cc</title>\n<body><p>cc</p></body>\n"},
+    {"app.js", "console.log('cc');\n"},
+    {"sub/index.html", "<!doctype html>\n<body><p>sub</p></body>\n"},
+    {"list/a.txt", "a\n"},
+};
+
+static void
+build_cc(const char *root)
+{
+	write_files(root, cc_files, NELEM(cc_files));
+}
+
+enum cc_kind {
+	CC_FILE,  /* a file as it is: --cache-control applies */
+	CC_PAGE,  /* an HTML page: with --live it has the script, always no-cache */
+	CC_OTHER, /* error, redirect, listing, OPTIONS: no-cache in --dev */
+};
+
+static const struct {
+	const char *method, *target, *extra;
+	int status;
+	enum cc_kind kind;
+} cc_cases[] = {
+    {"GET", "/app.js", NULL, 200, CC_FILE},
+    {"GET", "/app.js", NULL, 200, CC_FILE}, /* again: from the small-file cache */
+    {"HEAD", "/app.js", NULL, 200, CC_FILE},
+    {"GET", "/app.js", "If-Modified-Since: " H_MTIME_IMF "\r\n", 304, CC_FILE},
+    {"GET", "/app.js", "Range: bytes=0-3\r\n", 206, CC_FILE},
+    {"GET", "/", NULL, 200, CC_PAGE},
+    {"GET", "/index.html", "If-Modified-Since: " H_MTIME_IMF "\r\n", 304, CC_PAGE},
+    {"GET", "/missing.js", NULL, 404, CC_OTHER},
+    {"GET", "/sub", NULL, 301, CC_OTHER},
+    {"GET", "/list/", NULL, 200, CC_OTHER}, /* a listing */
+    {"GET", "/a%00b", NULL, 400, CC_OTHER},
+    {"OPTIONS", "/app.js", NULL, 204, CC_OTHER},
+    {"DELETE", "/app.js", NULL, 405, CC_OTHER},
+};
+
+static int cc_live;          /* the server runs with --live (else --dev) */
+static const char *cc_value; /* its --cache-control, or NULL */
+#define CC_VALUE "max-age=60"
+
+static void
+setup_cc(int live, int with_value)
+{
+	static const char *const flags[4][6] = {
+	    {"--dev", "--listing", NULL},
+	    {"--live", "--listing", NULL},
+	    {"--dev", "--listing", "--cache-control", CC_VALUE, NULL},
+	    {"--live", "--listing", "--cache-control", CC_VALUE, NULL},
+	};
+	cc_live = live;
+	cc_value = with_value ? CC_VALUE : NULL;
+	fixture_start(build_cc, flags[2 * with_value + live], 0);
+}
+
+static void
+setup_cc_dev(void)
+{
+	setup_cc(0, 0);
+}
+
+static void
+setup_cc_live(void)
+{
+	setup_cc(1, 0);
+}
+
+static void
+setup_cc_dev_value(void)
+{
+	setup_cc(0, 1);
+}
+
+static void
+setup_cc_live_value(void)
+{
+	setup_cc(1, 1);
+}
+
+/* Every response has exactly one Cache-Control: no-cache, except files
+ * (and, without --live, pages) when --cache-control gives another value. */
+START_TEST(test_cache_control)
+{
+	struct h_resp r;
+	fetch(fx.srv.port, cc_cases[_i].method, cc_cases[_i].target, cc_cases[_i].extra, &r);
+	ck_assert_msg(r.status == cc_cases[_i].status, "%s %s: '%s', expected status %d",
+	              cc_cases[_i].method, cc_cases[_i].target, r.status_line, cc_cases[_i].status);
+	enum cc_kind kind = cc_cases[_i].kind;
+	int own = cc_value && (kind == CC_FILE || (kind == CC_PAGE && !cc_live));
+	H_ASSERT_HEADER(&r, "Cache-Control", own ? cc_value : "no-cache");
+	h_resp_free(&r);
+}
+END_TEST
+
 /* ---- stopping ---- */
 
 /* SIGTERM with event streams open (and, in case 1, a change pending):
@@ -1522,6 +1623,18 @@ livemode_suite(void)
 	tc = server_tcase("dev_custom_404", setup_dev404, 30);
 	tcase_add_loop_test(tc, test_dev_custom_404, 0, NELEM(suggestions));
 	suite_add_tcase(s, tc);
+
+	static void (*const cc_setups[])(void) = {setup_cc_dev, setup_cc_live, setup_cc_dev_value,
+	                                          setup_cc_live_value};
+	static const char *const cc_names[] = {"cache_control_dev", "cache_control_live",
+	                                       "cache_control_dev_value",
+	                                       "cache_control_live_value"};
+	for (int i = 0; i < NELEM(cc_setups); i++) {
+		tc = server_tcase(cc_names[i], cc_setups[i], 30);
+		tcase_add_loop_test(tc, test_cache_control, 0, NELEM(cc_cases));
+		tcase_add_test(tc, test_no_fd_leak);
+		suite_add_tcase(s, tc);
+	}
 
 	tc = tcase_create("stop");
 	tcase_add_unchecked_fixture(tc, setup_stop, fixture_stop);
