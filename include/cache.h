@@ -44,6 +44,7 @@ struct cache_entry {
 	char fields[CACHE_FIELDS_MAX];
 	size_t fields_len; /* 0: not set, format them per response */
 	char *body;
+	size_t *account; /* if set, the body's bytes are charged here until it is freed */
 	size_t path_len;
 	char path[]; /* the key: a normalised path, NUL-terminated */
 };

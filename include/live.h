@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "server.h"
 
 /* The reserved path of the event stream (without the leading slash). */
@@ -19,6 +20,17 @@
 
 /* A comment line keeps idle event streams (and proxies) from timing out. */
 #define LIVE_HEARTBEAT_MS 15000
+
+/* Memory for pages with the script put in, shared or still being sent to
+ * clients that read slowly (or not at all, until the send timeout). Room
+ * for four of the largest pages that get the script; past it a page that
+ * must be built gets a 503 with Retry-After: 1. */
+#define LIVE_PAGE_BYTES_MAX (4 * (size_t)SHS_LIVE_INJECT_MAX)
+
+/* Event streams at most (each holds a connection slot for as long as its
+ * tab is open): a 503 past it. Never more than half of --max-connections,
+ * so streams cannot starve the pages themselves. */
+#define LIVE_STREAMS_MAX 64
 
 /* The script put into HTML pages: before </body>, else </head>, else at the end. */
 extern const char live_script[];

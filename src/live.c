@@ -196,6 +196,8 @@ ignorable(const char *name, size_t n)
 	       (n > 4 && strcmp(name + n - 4, ".swp") == 0) || name[0] == '#';
 }
 
+static void drop_pages(struct live_state *l);
+
 static void
 note_change(struct server *srv, const char *dir, size_t dlen, const char *name, size_t n, int css)
 {
@@ -210,6 +212,7 @@ note_change(struct server *srv, const char *dir, size_t dlen, const char *name, 
 	if (w < 0 || (size_t)w >= sizeof l->changed)
 		strcpy(l->changed, "/");
 	l->due_ms = srv->now_ms + LIVE_DEBOUNCE_MS;
+	drop_pages(l);
 }
 
 static void
@@ -344,6 +347,7 @@ live_free(struct server *srv)
 		free(l->watches[i].dir);
 	free(l->watches);
 	l->watches = NULL;
+	drop_pages(l);
 	l->nwatches = l->cap = 0;
 	if (l->fd >= 0)
 		close(l->fd);
@@ -369,14 +373,94 @@ live_inject_at(const char *html, size_t len)
 	return p ? (size_t)(p - html) : len;
 }
 
-/* --live: the page with the reload script put in, built in memory. The
- * file on disk is never touched; ranges are not offered on this variant. */
-void
-live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
-                  const char *type)
+/* ---- pages with the script, one shared copy per file version ---- */
+
+static int
+same_version(const struct live_page *p, const struct stat *st)
 {
-	size_t size = (size_t)st->st_size;
-	char *body = size <= SHS_LIVE_INJECT_MAX ? malloc(size + live_script_len) : NULL;
+	return p->dev == st->st_dev && p->ino == st->st_ino && p->size == st->st_size &&
+	       p->mtim.tv_sec == st->st_mtim.tv_sec && p->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       p->ctim.tv_sec == st->st_ctim.tv_sec && p->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void
+drop_page(struct live_page *p)
+{
+	if (p->entry)
+		cache_unref(p->entry);
+	p->entry = NULL;
+}
+
+/* Any change under the top dir: the table lets go of every page. Responses
+ * still sending one keep it until they are done. */
+static void
+drop_pages(struct live_state *l)
+{
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++)
+		drop_page(&l->pages[i]);
+}
+
+/* The free or least recently used slot. */
+static struct live_page *
+page_slot(struct live_state *l)
+{
+	struct live_page *best = &l->pages[0];
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++) {
+		struct live_page *p = &l->pages[i];
+		if (!p->entry)
+			return p;
+		if (p->used < best->used)
+			best = p;
+	}
+	return best;
+}
+
+/* Drops the least recently used pages until need more bytes fit the
+ * budget, or none is left in the table. */
+static int
+make_room(struct live_state *l, size_t need)
+{
+	while (l->page_bytes + need > LIVE_PAGE_BYTES_MAX) {
+		struct live_page *victim = NULL;
+		for (size_t i = 0; i < LIVE_PAGES_MAX; i++)
+			if (l->pages[i].entry && (!victim || l->pages[i].used < victim->used))
+				victim = &l->pages[i];
+		if (!victim)
+			return 0;
+		drop_page(victim);
+	}
+	return 1;
+}
+
+/* The file at fd with the script put in, read once for this version.
+ * Returns a reference for the caller, or NULL (*status says why). */
+static struct cache_entry *
+page_for(struct server *srv, int fd, const struct stat *st, const char *type, int *status)
+{
+	struct live_state *l = &srv->live;
+	l->page_clock++;
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++) {
+		struct live_page *p = &l->pages[i];
+		if (p->entry && same_version(p, st)) {
+			p->used = l->page_clock;
+			cache_ref(p->entry);
+			return p->entry;
+		}
+	}
+	size_t size = (size_t)st->st_size, need = size + live_script_len;
+	if (!make_room(l, need)) {
+		/* Clients that do not read hold every byte of the budget. */
+		if (!l->warned_pages) {
+			l->warned_pages = 1;
+			log_warn("--live: %zu MiB of pages still being sent; answering 503 "
+			         "until clients take them",
+			         l->page_bytes >> 20);
+		}
+		*status = 503;
+		return NULL;
+	}
+	*status = 500;
+	char *body = malloc(need);
 	size_t got = 0;
 	while (body && got < size) {
 		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
@@ -384,18 +468,43 @@ live_respond_page(struct conn *c, int fd, const struct stat *st, const struct re
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
-	struct cache_entry *e = NULL;
-	if (body && got == size) {
-		size_t at = live_inject_at(body, size);
-		memmove(body + at + live_script_len, body + at, size - at);
-		memcpy(body + at, live_script, live_script_len);
-		e = cache_private(body, size + live_script_len, type);
-		body = NULL;
+	if (!body || got != size) {
+		free(body); /* out of memory, or the file shrank: the next try sees it */
+		return NULL;
 	}
-	free(body);
+	size_t at = live_inject_at(body, size);
+	memmove(body + at + live_script_len, body + at, size - at);
+	memcpy(body + at, live_script, live_script_len);
+	struct cache_entry *e = cache_private(body, need, type);
+	if (!e)
+		return NULL;
+	e->account = &l->page_bytes;
+	l->page_bytes += need;
+	l->warned_pages = 0;
+	struct live_page *p = page_slot(l);
+	drop_page(p);
+	*p = (struct live_page){e,           st->st_dev,  st->st_ino,   st->st_size,
+	                        st->st_mtim, st->st_ctim, l->page_clock};
+	cache_ref(e); /* the table's */
+	return e;
+}
+
+/* --live: the page with the reload script put in, from one copy in memory
+ * per version of the file, shared by all clients (a client that does not
+ * read holds a reference, not a copy). The file on disk is never touched;
+ * ranges are not offered on this variant. */
+void
+live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
+                  const char *type)
+{
+	int status = 500;
+	struct cache_entry *e = page_for(c->srv, fd, st, type, &status);
+	close(fd);
 	if (!e) {
-		serve_error(c, 500);
+		if (status == 503)
+			reply_status(c, 503, "Retry-After", "1");
+		else
+			serve_error(c, status);
 		return;
 	}
 	struct resp_buf b;

@@ -1490,6 +1490,120 @@ START_TEST(test_cache_control)
 }
 END_TEST
 
+/* ---- memory held for pages with the script (issue 11 item 5) ---- */
+
+#define BIG_PAGE_MIB 4
+#define STUCK 40
+#define BUDGET_PAGE_MIB 12
+#define BUDGET_PAGES 6 /* 72 MiB of pages: more than the 64 MiB budget */
+
+static void
+build_memory(const char *root)
+{
+	h_write_pattern(root, "big.html", (size_t)BIG_PAGE_MIB << 20);
+	for (int i = 0; i < BUDGET_PAGES; i++) {
+		char rel[32];
+		snprintf(rel, sizeof rel, "p%d.html", i);
+		h_write_pattern(root, rel, (size_t)BUDGET_PAGE_MIB << 20);
+	}
+	h_write_str(root, "index.html", "<!doctype html>\n<body><p>small</p></body>\n");
+}
+
+static void
+setup_memory(void)
+{
+	fixture_start(build_memory, live_flags, 0);
+}
+
+/* VmRSS of pid in KiB. */
+static long
+rss_kib(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *st = h_read_file(path, NULL);
+	ck_assert_msg(st != NULL, "%s: %s", path, strerror(errno));
+	const char *v = strstr(st, "VmRSS:");
+	ck_assert_msg(v != NULL, "no VmRSS in %s", path);
+	long kib = strtol(v + 6, NULL, 10);
+	free(st);
+	return kib;
+}
+
+/* A client with a 4 KiB receive buffer that asks for target and reads
+ * only the head: the server cannot send the body and must hold it. */
+static int
+stuck_get(struct h_conn *c, const char *target, struct h_resp *r)
+{
+	c->fd = h_connect(fx.srv.port, 4096);
+	ck_assert_msg(c->fd >= 0, "connect: %s", strerror(errno));
+	c->off = c->len = 0;
+	char req[128];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", target);
+	h_conn_send(c, req);
+	int rc = h_read_head(c, r);
+	H_ASSERT_RC(rc, r);
+	return r->status;
+}
+
+/* 40 clients ask for one 4 MiB page and do not read: they share one copy.
+ * Before the fix each had its own (RSS +160 MiB). */
+START_TEST(test_page_shared)
+{
+	static struct h_conn c[STUCK];
+	long before = rss_kib(fx.srv.pid);
+	for (int i = 0; i < STUCK; i++) {
+		struct h_resp r;
+		int status = stuck_get(&c[i], "/big.html", &r);
+		ck_assert_msg(status == 200, "client %d: %s", i, r.status_line);
+		h_resp_free(&r);
+	}
+	long grew = rss_kib(fx.srv.pid) - before;
+	ck_assert_msg(grew < 48 * 1024,
+	              "%d clients holding a %d MiB page: the server grew by %ld KiB", STUCK,
+	              BIG_PAGE_MIB, grew);
+	for (int i = 0; i < STUCK; i++)
+		h_conn_close(&c[i]);
+}
+END_TEST
+
+/* Different pages held by clients that do not read count against one
+ * budget: past it, a page that must be built gets 503 + Retry-After; once
+ * those clients are gone, it is served again. */
+START_TEST(test_page_budget)
+{
+	static struct h_conn c[BUDGET_PAGES];
+	for (int i = 0; i < BUDGET_PAGES; i++) {
+		char target[32];
+		snprintf(target, sizeof target, "/p%d.html", i);
+		struct h_resp r;
+		int status = stuck_get(&c[i], target, &r);
+		if (i < BUDGET_PAGES - 1) {
+			ck_assert_msg(status == 200, "%s: %s", target, r.status_line);
+		} else {
+			H_ASSERT_STATUS(&r, "HTTP/1.1 503 Service Unavailable");
+			H_ASSERT_HEADER(&r, "Retry-After", "1");
+		}
+		h_resp_free(&r);
+	}
+	for (int i = 0; i < BUDGET_PAGES; i++)
+		h_conn_close(&c[i]);
+	/* The server lets go of the pages as it sees the clients leave. */
+	uint64_t deadline = now_ms() + 10000;
+	for (;;) {
+		struct h_resp r;
+		fetch(fx.srv.port, "HEAD", "/p5.html", NULL, &r);
+		int status = r.status;
+		h_resp_free(&r);
+		if (status == 200)
+			break;
+		ck_assert_msg(now_ms() < deadline, "/p5.html still %d 10 s after the clients left",
+		              status);
+		usleep(50000);
+	}
+}
+END_TEST
+
 /* ---- stopping ---- */
 
 /* SIGTERM with event streams open (and, in case 1, a change pending):
@@ -1635,6 +1749,12 @@ livemode_suite(void)
 		tcase_add_test(tc, test_no_fd_leak);
 		suite_add_tcase(s, tc);
 	}
+
+	tc = server_tcase("memory", setup_memory, 60);
+	tcase_add_test(tc, test_page_shared);
+	tcase_add_test(tc, test_page_budget);
+	tcase_add_test(tc, test_no_fd_leak);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("stop");
 	tcase_add_unchecked_fixture(tc, setup_stop, fixture_stop);
