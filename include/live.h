@@ -69,8 +69,13 @@ struct stat;
 void live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
                        const char *type);
 
+/* Event streams allowed at once: LIVE_STREAMS_MAX, at most half of
+ * --max-connections (at least 1). */
+unsigned live_streams_max(const struct server *srv);
+
 /* GET /__simple-http-server/events: the head of the Server-Sent Events
- * stream; the connection then stays open as CONN_EVENTS. */
+ * stream; the connection then stays open as CONN_EVENTS. Past
+ * live_streams_max() streams: 503 with Retry-After: 1. */
 void live_respond_events(struct conn *c);
 
 /* Where the script goes in an HTML body of len bytes: the offset of the

@@ -326,6 +326,10 @@ live_join(struct server *srv, struct conn *c)
 void
 live_leave(struct server *srv, struct conn *c)
 {
+	if (c->sse) {
+		c->sse = 0;
+		srv->live.streams--;
+	}
 	if (!c->in_sse)
 		return;
 	if (c->sse_prev)
@@ -520,10 +524,25 @@ live_respond_page(struct conn *c, int fd, const struct stat *st, const struct re
 
 /* GET /__simple-http-server/events: a Server-Sent Events stream, held open
  * by the loop like any other connection and written on each change. */
+unsigned
+live_streams_max(const struct server *srv)
+{
+	unsigned half = srv->cfg->max_conns / 2;
+	if (half == 0)
+		half = 1;
+	return half < LIVE_STREAMS_MAX ? half : LIVE_STREAMS_MAX;
+}
+
 void
 live_respond_events(struct conn *c)
 {
+	struct live_state *l = &c->srv->live;
 	c->keep_alive = 0; /* the stream ends when the connection does */
+	if (!c->head_only && l->streams >= live_streams_max(c->srv)) {
+		log_warn("--live: %u event streams open; answering 503 to another", l->streams);
+		reply_status(c, 503, "Retry-After", "1");
+		return;
+	}
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
 	reply_common_headers(c, &b, 200);
@@ -536,4 +555,6 @@ live_respond_events(struct conn *c)
 	reply_plan(c, 200, b.len, -1, 0, 0);
 	c->head_bytes = head;
 	c->sse = !c->head_only;
+	if (c->sse)
+		l->streams++;
 }

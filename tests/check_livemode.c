@@ -1604,6 +1604,56 @@ START_TEST(test_page_budget)
 }
 END_TEST
 
+/* ---- the event-stream cap (issue 11 item 18) ---- */
+
+/* Event streams have their own cap: 64, and never more than half of
+ * --max-connections, so open tabs cannot take every slot from the pages
+ * they load. Past it: 503 with Retry-After: 1; a slot freed is usable. */
+START_TEST(test_stream_cap)
+{
+	static const char *const small[] = {"--live", "--max-connections", "6", NULL};
+	const int cap = _i == 0 ? 64 : 3;
+	struct h_server srv;
+	char log[PATH_MAX];
+	snprintf(log, sizeof log, "%s/cap%d.log", fx.base, _i);
+	start_server(&srv, log, _i == 0 ? live_flags : small);
+	static struct sse s[64];
+	for (int i = 0; i < cap; i++)
+		sse_open(&s[i], srv.port);
+	/* One more: refused, the connection closed after the answer. */
+	struct h_resp r;
+	fetch(srv.port, "GET", EVENTS, "Accept: text/event-stream\r\n", &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 503 Service Unavailable");
+	H_ASSERT_HEADER(&r, "Retry-After", "1");
+	h_resp_free(&r);
+	/* Pages still load. */
+	get(srv.port, "/notes.txt", &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	/* A stream that ends frees its place (once the server sees it go). */
+	sse_close(&s[0]);
+	uint64_t deadline = now_ms() + 10000;
+	for (;;) {
+		struct h_conn c;
+		h_conn_open(&c, srv.port);
+		h_conn_send(&c, "GET " EVENTS " HTTP/1.1\r\nHost: test\r\n\r\n");
+		int rc = h_read_head(&c, &r);
+		H_ASSERT_RC(rc, &r);
+		int status = r.status;
+		h_resp_free(&r);
+		h_conn_close(&c);
+		if (status == 200)
+			break;
+		ck_assert_msg(status == 503, "stream after one left: status %d", status);
+		ck_assert_msg(now_ms() < deadline, "no stream accepted 10 s after one left");
+		usleep(50000);
+	}
+	for (int i = 1; i < cap; i++)
+		sse_close(&s[i]);
+	stop_loudly(&srv, log);
+}
+END_TEST
+
 /* ---- stopping ---- */
 
 /* SIGTERM with event streams open (and, in case 1, a change pending):
@@ -1761,6 +1811,13 @@ livemode_suite(void)
 	tcase_add_checked_fixture(tc, NULL, h_close_all);
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_stop_with_streams, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream_cap");
+	tcase_add_unchecked_fixture(tc, setup_stop, fixture_stop);
+	tcase_add_checked_fixture(tc, NULL, h_close_all);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_stream_cap, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
