@@ -612,6 +612,30 @@ expect_quiet(struct sse *s, int ms, const char *what)
 	ck_assert_msg(rc == 0, "%s: the stream ended (%s)", what, why);
 }
 
+/* Waits (up to 3 s) for an event whose data starts with prefix, skipping
+ * events for changes made before (by earlier tests); asserts its kind and
+ * that it came within EVENT_WITHIN_MS of t0. */
+static void
+expect_event_for(struct sse *s, uint64_t t0, const char *want, const char *prefix,
+                 struct sse_msg *m, const char *what)
+{
+	for (;;) {
+		const char *why = "timeout";
+		int rc = sse_next(s, t0 + 3000, m, &why);
+		ck_assert_msg(rc == 1, "%s: no event for %s within 3 s (%s)", what, prefix, why);
+		if (strncmp(m->data, prefix, strlen(prefix)) != 0)
+			continue;
+		uint64_t took = now_ms() - t0;
+		ck_assert_msg(strcmp(m->event, want) == 0,
+		              "%s: expected 'event: %s', got '%s' (block '%s')", what, want,
+		              m->event, m->raw);
+		ck_assert_msg(took < EVENT_WITHIN_MS,
+		              "%s: 'event: %s' came after %llu ms (limit %d ms)", what, want,
+		              (unsigned long long)took, EVENT_WITHIN_MS);
+		return;
+	}
+}
+
 /* An editor-style write: open, truncate, write, close (mtime now). */
 static void
 put(const char *rel, const char *text)
@@ -999,10 +1023,11 @@ END_TEST
 START_TEST(test_new_directory)
 {
 	static const char *const files[] = {"fresh/x.txt", "d1/d2/d3/x.txt", "moved/inner/x.txt"};
+	static const char *const dirs[] = {"/fresh", "/d1", "/moved"};
 	struct sse s;
 	struct sse_msg m;
 	sse_open(&s, fx.srv.port);
-	sse_settle(&s, SETTLE_MS);
+	uint64_t t0 = now_ms();
 	if (_i == 0) {
 		make_dir("fresh");
 	} else if (_i == 1) {
@@ -1016,8 +1041,10 @@ START_TEST(test_new_directory)
 		snprintf(to, sizeof to, "%s/moved", fx.root);
 		ck_assert_msg(rename(from, to) == 0, "rename: %s", strerror(errno));
 	}
-	usleep(200000);
-	sse_settle(&s, SETTLE_MS); /* the event for the new directory itself */
+	/* The event for the new directory itself: the server sends it after
+	 * the debounce, so by then it has applied the events that add the
+	 * watches. */
+	expect_event_for(&s, t0, "reload", dirs[_i], &m, "the new directory");
 	put(files[_i], "inside a new directory\n");
 	expect_event(&s, now_ms(), "reload", &m, files[_i]);
 	ck_assert_msg(m.data[0] == '/' && strcmp(m.data + 1, files[_i]) == 0,
@@ -1047,17 +1074,15 @@ START_TEST(test_many_clients)
 {
 	static struct sse s[MANY];
 	struct sse_msg m;
+	/* sse_open returns once the stream's first block came: joined. */
 	for (int i = 0; i < MANY; i++)
 		sse_open(&s[i], fx.srv.port);
-	usleep(SETTLE_MS * 1000);
-	for (int i = 0; i < MANY; i++)
-		sse_settle(&s[i], 0);
 	put("notes.txt", "notes for many\n");
 	uint64_t t0 = now_ms();
 	for (int i = 0; i < MANY; i++) {
 		char what[64];
 		snprintf(what, sizeof what, "client %d of %d", i + 1, MANY);
-		expect_event(&s[i], t0, "reload", &m, what);
+		expect_event_for(&s[i], t0, "reload", "/notes.txt", &m, what);
 		ck_assert_msg(strcmp(m.data, "/notes.txt") == 0, "%s: data '%s'", what, m.data);
 	}
 	for (int i = 0; i < MANY; i++)
@@ -1082,7 +1107,10 @@ START_TEST(test_client_leaves)
 	struct linger lg = {1, 0}; /* close with RST */
 	ck_assert(setsockopt(s[3].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
 	sse_close(&s[3]);
-	usleep(50000);
+	/* The server has seen both go once it holds two fds less. */
+	int open_now = h_settled_fds(fx.srv.pid, before + N - 2, 5000);
+	ck_assert_msg(open_now == before + N - 2,
+	              "server has %d fds with %d streams open, %d before", open_now, N - 2, before);
 	for (int round = 0; round < 2; round++) {
 		char text[32];
 		snprintf(text, sizeof text, "round %d\n", round);
@@ -1676,7 +1704,8 @@ START_TEST(test_stop_with_streams)
 	int rc = h_read_response(&idle, &r, 0);
 	H_ASSERT_RC(rc, &r);
 	h_resp_free(&r);
-	usleep(100000);
+	/* No wait: sse_open returned once each stream was joined, and the
+	 * idle client has its answer. */
 	if (_i == 1)
 		put("notes.txt", "pending at SIGTERM\n");
 
