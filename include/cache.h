@@ -22,8 +22,8 @@
 /* How old a validation may be before an entry is checked again. */
 #define CACHE_CHECK_MS 1000
 
-/* Room for an entry's header lines; longer ones (a long --cache-control)
- * are formatted per response instead. */
+/* Room for an entry's header lines; longer ones are formatted per response
+ * instead. */
 #define CACHE_FIELDS_MAX 384
 
 struct cache_entry {
@@ -39,10 +39,12 @@ struct cache_entry {
 	size_t etag_len;
 	char modified[RESP_DATE_LEN + 1];
 	/* The entity header lines of a 200 for it (Content-Type through
-	 * Cache-Control), formatted once by the server: a hit copies them. */
+	 * Vary; Cache-Control is reply_end_headers' job), formatted once by
+	 * the server: a hit copies them. */
 	char fields[CACHE_FIELDS_MAX];
 	size_t fields_len; /* 0: not set, format them per response */
 	char *body;
+	size_t *account; /* if set, the body's bytes are charged here until it is freed */
 	size_t path_len;
 	char path[]; /* the key: a normalised path, NUL-terminated */
 };

@@ -43,6 +43,7 @@ struct conn {
 	unsigned sse : 1;          /* the response in flight opens an event stream */
 	unsigned in_sse : 1;       /* on the live clients list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
+	unsigned no_cache : 1;     /* the head being built gets Cache-Control: no-cache */
 
 	/* Owned by server.c: the timer class (its queue links live in the
 	 * server's dense timer_nodes[]) and the ready/free lists. */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "server.h"
 
 /* The reserved path of the event stream (without the leading slash). */
@@ -19,6 +20,17 @@
 
 /* A comment line keeps idle event streams (and proxies) from timing out. */
 #define LIVE_HEARTBEAT_MS 15000
+
+/* Memory for pages with the script put in, shared or still being sent to
+ * clients that read slowly (or not at all, until the send timeout). Room
+ * for four of the largest pages that get the script; past it a page that
+ * must be built gets a 503 with Retry-After: 1. */
+#define LIVE_PAGE_BYTES_MAX (4 * (size_t)SHS_LIVE_INJECT_MAX)
+
+/* Event streams at most (each holds a connection slot for as long as its
+ * tab is open): a 503 past it. Never more than half of --max-connections,
+ * so streams cannot starve the pages themselves. */
+#define LIVE_STREAMS_MAX 64
 
 /* The script put into HTML pages: before </body>, else </head>, else at the end. */
 extern const char live_script[];
@@ -42,6 +54,12 @@ void live_leave(struct server *srv, struct conn *c);
 
 void live_free(struct server *srv);
 
+/* Directories watched now: one entry per live directory, whatever was
+ * renamed, moved away or back (tests and the log). */
+size_t live_watch_count(const struct server *srv);
+/* The directory ("" or "a/b/") watched as wd, or NULL. */
+const char *live_watch_dir(const struct server *srv, int wd);
+
 struct reply_file;
 struct stat;
 
@@ -51,8 +69,13 @@ struct stat;
 void live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
                        const char *type);
 
+/* Event streams allowed at once: LIVE_STREAMS_MAX, at most half of
+ * --max-connections (at least 1). */
+unsigned live_streams_max(const struct server *srv);
+
 /* GET /__simple-http-server/events: the head of the Server-Sent Events
- * stream; the connection then stays open as CONN_EVENTS. */
+ * stream; the connection then stays open as CONN_EVENTS. Past
+ * live_streams_max() streams: 503 with Retry-After: 1. */
 void live_respond_events(struct conn *c);
 
 /* Where the script goes in an HTML body of len bytes: the offset of the

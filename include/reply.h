@@ -27,7 +27,7 @@ struct reply_file {
 };
 
 /* Status line and the headers every response carries (Server, Date, CORS,
- * --header lines). */
+ * --header lines); records status in c->status. */
 void reply_common_headers(struct conn *c, struct resp_buf *b, int status);
 /* Formats srv->head_prefix (Server, Date, --cors, --header) after the
  * date changed. */
@@ -38,7 +38,16 @@ void reply_update_prefix(struct server *srv);
 void reply_head_with_body(struct conn *c, struct resp_buf *b, int status, const char *type,
                           uint64_t length);
 
-/* Connection header (when the default does not say it) and the blank line. */
+/* Cache-Control, the Connection header (when the default does not say it)
+ * and the blank line. Every response head but reply_overflow's ends here,
+ * and this is the only place that writes Cache-Control (one per response):
+ *   - "no-cache" if the responder set c->no_cache (listings, the event
+ *     stream, --live pages with the script, their 304s);
+ *   - else --cache-control VALUE on 200, 206 and 304 (files: the status
+ *     recorded by reply_common_headers);
+ *   - else "no-cache" with --dev or --live (errors, redirects, files,
+ *     304s), so a browser never runs a stale script after a reload;
+ *   - else none. */
 void reply_end_headers(struct conn *c, struct resp_buf *b);
 
 /* Commits a planned response: out holds head_len bytes, then file_fd's
@@ -58,7 +67,8 @@ int reply_error_page(struct conn *c, int status, struct stat *st);
  * extra_name/extra_value add one header (Allow, Location, Content-Range). */
 void reply_status(struct conn *c, int status, const char *extra_name, const char *extra_value);
 
-/* Last-Modified, ETag, Vary and Cache-Control for 200, 206 and 304. */
+/* Last-Modified, ETag and Vary for 200, 206 and 304 (a --live page also
+ * sets c->no_cache). */
 void reply_validators(struct conn *c, struct resp_buf *b, const struct reply_file *fi);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "accesslog.h"
@@ -64,6 +65,19 @@ struct live_watch {
 	char *dir; /* "" for the top dir, else "a/b/" */
 };
 
+/* An HTML page with the --live script, shared by every response for one
+ * version of the file (live.c). A site under edit has a handful of pages
+ * open; more are rebuilt from disk when asked for again. */
+#define LIVE_PAGES_MAX 8
+struct live_page {
+	struct cache_entry *entry; /* NULL: a free slot */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	uint64_t used; /* LRU stamp */
+};
+
 /* --live state (live.c): the recursive inotify watch and its clients. */
 struct live_state {
 	enum obj_kind kind; /* OBJ_LIVE: first, see above */
@@ -76,6 +90,11 @@ struct live_state {
 	char changed[256];
 	struct conn *clients; /* event-stream connections */
 	unsigned nclients;
+	unsigned streams; /* event-stream responses, head sent or not (the cap) */
+	struct live_page pages[LIVE_PAGES_MAX];
+	uint64_t page_clock;
+	size_t page_bytes; /* held by injected pages, in the table or in flight */
+	int warned_pages;
 };
 
 /* Timer queue links, one per connection slot, indexed like conns[] and

@@ -81,6 +81,8 @@ void
 cache_unref(struct cache_entry *e)
 {
 	if (--e->refs == 0) {
+		if (e->account)
+			*e->account -= (size_t)e->st.st_size;
 		free(e->body);
 		free(e);
 	}

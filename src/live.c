@@ -33,6 +33,73 @@ const size_t live_script_len = sizeof live_script - 1;
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+/* The table entry for wd, or -1. */
+static long
+find_watch(const struct live_state *l, int wd)
+{
+	for (size_t i = 0; i < l->nwatches; i++)
+		if (l->watches[i].wd == wd)
+			return (long)i;
+	return -1;
+}
+
+/* Records dir under wd. inotify gives one wd per inode, so a directory that
+ * comes back (moved away and back, or renamed within the tree) gets the wd
+ * it had: its entry is renamed, never duplicated. */
+static int
+record_watch(struct live_state *l, int wd, const char *dir, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, dir, len + 1);
+	long i = find_watch(l, wd);
+	if (i >= 0) {
+		free(l->watches[i].dir);
+		l->watches[i].dir = copy;
+		l->watches[i].dir_len = len;
+		return 0;
+	}
+	if (l->nwatches == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
+		if (!w) {
+			free(copy);
+			return -ENOMEM;
+		}
+		l->watches = w;
+		l->cap = cap;
+	}
+	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
+	return 0;
+}
+
+/* Drops entry i; the table is unordered. */
+static void
+drop_watch(struct live_state *l, size_t i)
+{
+	free(l->watches[i].dir);
+	l->watches[i] = l->watches[--l->nwatches];
+}
+
+/* A directory moved away: its watches and those of everything below it go
+ * (a MOVED_TO elsewhere in the tree adds them again). Without this, a
+ * directory moved out of the tree would stay watched for good. */
+static void
+forget_tree(struct live_state *l, const char *dir, size_t len)
+{
+	for (size_t i = 0; i < l->nwatches;) {
+		struct live_watch *w = &l->watches[i];
+		if (w->dir_len >= len && memcmp(w->dir, dir, len) == 0) {
+			/* IN_IGNORED follows for wd; by then it is unknown. */
+			(void)inotify_rm_watch(l->fd, w->wd);
+			drop_watch(l, i);
+		} else {
+			i++;
+		}
+	}
+}
+
 static int
 add_watch(struct server *srv, const char *dir, size_t len)
 {
@@ -55,23 +122,12 @@ add_watch(struct server *srv, const char *dir, size_t len)
 		}
 		return -e;
 	}
-	if (l->nwatches == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
-		if (!w) {
-			close(fd);
-			return -ENOMEM;
-		}
-		l->watches = w;
-		l->cap = cap;
-	}
-	char *copy = malloc(len + 1);
-	if (!copy) {
+	int r = record_watch(l, wd, dir, len);
+	if (r < 0) {
+		(void)inotify_rm_watch(l->fd, wd);
 		close(fd);
-		return -ENOMEM;
+		return r;
 	}
-	memcpy(copy, dir, len + 1);
-	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
 
 	/* Walk what is already inside: directories made before this watch
 	 * existed would otherwise never be seen. */
@@ -94,6 +150,19 @@ add_watch(struct server *srv, const char *dir, size_t len)
 	}
 	closedir(d);
 	return 0;
+}
+
+size_t
+live_watch_count(const struct server *srv)
+{
+	return srv->live.nwatches;
+}
+
+const char *
+live_watch_dir(const struct server *srv, int wd)
+{
+	long i = find_watch(&srv->live, wd);
+	return i < 0 ? NULL : srv->live.watches[i].dir;
 }
 
 int
@@ -127,6 +196,8 @@ ignorable(const char *name, size_t n)
 	       (n > 4 && strcmp(name + n - 4, ".swp") == 0) || name[0] == '#';
 }
 
+static void drop_pages(struct live_state *l);
+
 static void
 note_change(struct server *srv, const char *dir, size_t dlen, const char *name, size_t n, int css)
 {
@@ -141,6 +212,7 @@ note_change(struct server *srv, const char *dir, size_t dlen, const char *name, 
 	if (w < 0 || (size_t)w >= sizeof l->changed)
 		strcpy(l->changed, "/");
 	l->due_ms = srv->now_ms + LIVE_DEBOUNCE_MS;
+	drop_pages(l);
 }
 
 static void
@@ -150,30 +222,37 @@ apply_event(struct server *srv, const struct inotify_event *ev)
 	if (ev->mask & IN_Q_OVERFLOW) {
 		log_warn("--live: inotify queue overflowed; reloading everything");
 		note_change(srv, "", 0, "", 0, 0);
+		/* Lost events may have been renames: watch the tree afresh. */
+		forget_tree(l, "", 0);
+		(void)add_watch(srv, "", 0);
 		return;
 	}
-	for (size_t i = 0; i < l->nwatches; i++) {
-		struct live_watch *w = &l->watches[i];
-		if (w->wd != ev->wd)
-			continue;
-		if (ev->mask & IN_IGNORED) {
-			free(w->dir);
-			l->watches[i] = l->watches[--l->nwatches];
-			return;
-		}
-		size_t n = strnlen(ev->name, ev->len);
-		if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
-			return;
-		if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO))) {
-			char sub[4096];
-			int k = snprintf(sub, sizeof sub, "%s%.*s/", w->dir, (int)n, ev->name);
-			if (k > 0 && (size_t)k < sizeof sub)
-				(void)add_watch(srv, sub, (size_t)k);
-		}
-		note_change(srv, w->dir, w->dir_len, ev->name, n,
-		            !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
+	long i = find_watch(l, ev->wd);
+	if (i < 0)
+		return; /* a watch we already dropped */
+	if (ev->mask & IN_IGNORED) {
+		drop_watch(l, (size_t)i);
 		return;
 	}
+	size_t n = strnlen(ev->name, ev->len);
+	if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+		return;
+	/* The path of the entry, copied: add_watch and forget_tree below
+	 * change (and may move) the table an entry pointer would point into. */
+	char sub[4096];
+	int k = snprintf(sub, sizeof sub, "%s%.*s/", l->watches[i].dir, (int)n, ev->name);
+	size_t dlen = l->watches[i].dir_len;
+	if (k <= 0 || (size_t)k >= sizeof sub) {
+		note_change(srv, l->watches[i].dir, dlen, ev->name, n, 0);
+		return; /* too deep to watch below */
+	}
+	note_change(srv, sub, dlen, ev->name, n, !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
+	if (!(ev->mask & IN_ISDIR) || n == 0)
+		return;
+	if (ev->mask & IN_MOVED_FROM)
+		forget_tree(l, sub, (size_t)k);
+	if (ev->mask & (IN_CREATE | IN_MOVED_TO))
+		(void)add_watch(srv, sub, (size_t)k);
 }
 
 void
@@ -247,6 +326,10 @@ live_join(struct server *srv, struct conn *c)
 void
 live_leave(struct server *srv, struct conn *c)
 {
+	if (c->sse) {
+		c->sse = 0;
+		srv->live.streams--;
+	}
 	if (!c->in_sse)
 		return;
 	if (c->sse_prev)
@@ -268,6 +351,7 @@ live_free(struct server *srv)
 		free(l->watches[i].dir);
 	free(l->watches);
 	l->watches = NULL;
+	drop_pages(l);
 	l->nwatches = l->cap = 0;
 	if (l->fd >= 0)
 		close(l->fd);
@@ -293,14 +377,94 @@ live_inject_at(const char *html, size_t len)
 	return p ? (size_t)(p - html) : len;
 }
 
-/* --live: the page with the reload script put in, built in memory. The
- * file on disk is never touched; ranges are not offered on this variant. */
-void
-live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
-                  const char *type)
+/* ---- pages with the script, one shared copy per file version ---- */
+
+static int
+same_version(const struct live_page *p, const struct stat *st)
 {
-	size_t size = (size_t)st->st_size;
-	char *body = size <= SHS_LIVE_INJECT_MAX ? malloc(size + live_script_len) : NULL;
+	return p->dev == st->st_dev && p->ino == st->st_ino && p->size == st->st_size &&
+	       p->mtim.tv_sec == st->st_mtim.tv_sec && p->mtim.tv_nsec == st->st_mtim.tv_nsec &&
+	       p->ctim.tv_sec == st->st_ctim.tv_sec && p->ctim.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static void
+drop_page(struct live_page *p)
+{
+	if (p->entry)
+		cache_unref(p->entry);
+	p->entry = NULL;
+}
+
+/* Any change under the top dir: the table lets go of every page. Responses
+ * still sending one keep it until they are done. */
+static void
+drop_pages(struct live_state *l)
+{
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++)
+		drop_page(&l->pages[i]);
+}
+
+/* The free or least recently used slot. */
+static struct live_page *
+page_slot(struct live_state *l)
+{
+	struct live_page *best = &l->pages[0];
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++) {
+		struct live_page *p = &l->pages[i];
+		if (!p->entry)
+			return p;
+		if (p->used < best->used)
+			best = p;
+	}
+	return best;
+}
+
+/* Drops the least recently used pages until need more bytes fit the
+ * budget, or none is left in the table. */
+static int
+make_room(struct live_state *l, size_t need)
+{
+	while (l->page_bytes + need > LIVE_PAGE_BYTES_MAX) {
+		struct live_page *victim = NULL;
+		for (size_t i = 0; i < LIVE_PAGES_MAX; i++)
+			if (l->pages[i].entry && (!victim || l->pages[i].used < victim->used))
+				victim = &l->pages[i];
+		if (!victim)
+			return 0;
+		drop_page(victim);
+	}
+	return 1;
+}
+
+/* The file at fd with the script put in, read once for this version.
+ * Returns a reference for the caller, or NULL (*status says why). */
+static struct cache_entry *
+page_for(struct server *srv, int fd, const struct stat *st, const char *type, int *status)
+{
+	struct live_state *l = &srv->live;
+	l->page_clock++;
+	for (size_t i = 0; i < LIVE_PAGES_MAX; i++) {
+		struct live_page *p = &l->pages[i];
+		if (p->entry && same_version(p, st)) {
+			p->used = l->page_clock;
+			cache_ref(p->entry);
+			return p->entry;
+		}
+	}
+	size_t size = (size_t)st->st_size, need = size + live_script_len;
+	if (!make_room(l, need)) {
+		/* Clients that do not read hold every byte of the budget. */
+		if (!l->warned_pages) {
+			l->warned_pages = 1;
+			log_warn("--live: %zu MiB of pages still being sent; answering 503 "
+			         "until clients take them",
+			         l->page_bytes >> 20);
+		}
+		*status = 503;
+		return NULL;
+	}
+	*status = 500;
+	char *body = malloc(need);
 	size_t got = 0;
 	while (body && got < size) {
 		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
@@ -308,18 +472,43 @@ live_respond_page(struct conn *c, int fd, const struct stat *st, const struct re
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
-	struct cache_entry *e = NULL;
-	if (body && got == size) {
-		size_t at = live_inject_at(body, size);
-		memmove(body + at + live_script_len, body + at, size - at);
-		memcpy(body + at, live_script, live_script_len);
-		e = cache_private(body, size + live_script_len, type);
-		body = NULL;
+	if (!body || got != size) {
+		free(body); /* out of memory, or the file shrank: the next try sees it */
+		return NULL;
 	}
-	free(body);
+	size_t at = live_inject_at(body, size);
+	memmove(body + at + live_script_len, body + at, size - at);
+	memcpy(body + at, live_script, live_script_len);
+	struct cache_entry *e = cache_private(body, need, type);
+	if (!e)
+		return NULL;
+	e->account = &l->page_bytes;
+	l->page_bytes += need;
+	l->warned_pages = 0;
+	struct live_page *p = page_slot(l);
+	drop_page(p);
+	*p = (struct live_page){e,           st->st_dev,  st->st_ino,   st->st_size,
+	                        st->st_mtim, st->st_ctim, l->page_clock};
+	cache_ref(e); /* the table's */
+	return e;
+}
+
+/* --live: the page with the reload script put in, from one copy in memory
+ * per version of the file, shared by all clients (a client that does not
+ * read holds a reference, not a copy). The file on disk is never touched;
+ * ranges are not offered on this variant. */
+void
+live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
+                  const char *type)
+{
+	int status = 500;
+	struct cache_entry *e = page_for(c->srv, fd, st, type, &status);
+	close(fd);
 	if (!e) {
-		serve_error(c, 500);
+		if (status == 503)
+			reply_status(c, 503, "Retry-After", "1");
+		else
+			serve_error(c, status);
 		return;
 	}
 	struct resp_buf b;
@@ -335,15 +524,30 @@ live_respond_page(struct conn *c, int fd, const struct stat *st, const struct re
 
 /* GET /__simple-http-server/events: a Server-Sent Events stream, held open
  * by the loop like any other connection and written on each change. */
+unsigned
+live_streams_max(const struct server *srv)
+{
+	unsigned half = srv->cfg->max_conns / 2;
+	if (half == 0)
+		half = 1;
+	return half < LIVE_STREAMS_MAX ? half : LIVE_STREAMS_MAX;
+}
+
 void
 live_respond_events(struct conn *c)
 {
+	struct live_state *l = &c->srv->live;
 	c->keep_alive = 0; /* the stream ends when the connection does */
+	if (!c->head_only && l->streams >= live_streams_max(c->srv)) {
+		log_warn("--live: %u event streams open; answering 503 to another", l->streams);
+		reply_status(c, 503, "Retry-After", "1");
+		return;
+	}
 	struct resp_buf b;
 	resp_init(&b, c->out, sizeof c->out);
 	reply_common_headers(c, &b, 200);
 	resp_header(&b, "Content-Type", "text/event-stream");
-	resp_header(&b, "Cache-Control", "no-cache");
+	c->no_cache = 1;
 	reply_end_headers(c, &b);
 	size_t head = b.len;
 	if (!c->head_only)
@@ -351,4 +555,6 @@ live_respond_events(struct conn *c)
 	reply_plan(c, 200, b.len, -1, 0, 0);
 	c->head_bytes = head;
 	c->sse = !c->head_only;
+	if (c->sse)
+		l->streams++;
 }

@@ -35,6 +35,7 @@ reply_common_headers(struct conn *c, struct resp_buf *b, int status)
 {
 	resp_status_line(b, status);
 	resp_add(b, c->srv->head_prefix, c->srv->head_prefix_len);
+	c->status = status; /* for the Cache-Control rule in reply_end_headers */
 }
 
 /* Starts the head of a response with a body of `length` bytes of `type`
@@ -51,10 +52,32 @@ reply_head_with_body(struct conn *c, struct resp_buf *b, int status, const char 
 	resp_add(b, "\r\n", 2);
 }
 
-/* Connection header (when the default does not say it) and the blank line. */
+/* The one Cache-Control rule, for every response (see reply.h). */
+static const char *
+cache_control(const struct conn *c)
+{
+	const struct server_config *cfg = c->srv->cfg;
+	if (c->no_cache)
+		return "no-cache";
+	int file = c->status == 200 || c->status == 206 || c->status == 304;
+	if (file && cfg->cache_control)
+		return cfg->cache_control;
+	/* --dev / --live: an edit must show on the next load, so nothing
+	 * may come from a heuristic cache (a script, a 404, a 301). */
+	if (cfg->dev)
+		return "no-cache";
+	return NULL;
+}
+
+/* Cache-Control, the Connection header (when the default does not say it)
+ * and the blank line. */
 void
 reply_end_headers(struct conn *c, struct resp_buf *b)
 {
+	const char *cc = cache_control(c);
+	if (cc)
+		resp_header(b, "Cache-Control", cc);
+	c->no_cache = 0;
 	if (!c->keep_alive)
 		resp_header(b, "Connection", "close");
 	else if (c->http10)
@@ -68,6 +91,7 @@ void
 reply_plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_t end)
 {
 	c->status = status;
+	c->no_cache = 0;
 	c->out_off = 0;
 	c->out_len = head_len;
 	c->head_bytes = head_len;
@@ -158,7 +182,9 @@ reply_status(struct conn *c, int status, const char *extra_name, const char *ext
 	c->head_bytes = head;
 }
 
-/* Validators and caching headers shared by 200, 206 and 304. */
+/* Validators shared by 200, 206 and 304. Cache-Control is added by
+ * reply_end_headers; these lines are also what the cache keeps as an
+ * entry's fields, so they must not depend on more than the file. */
 void
 reply_validators(struct conn *c, struct resp_buf *b, const struct reply_file *fi)
 {
@@ -166,9 +192,8 @@ reply_validators(struct conn *c, struct resp_buf *b, const struct reply_file *fi
 	resp_header(b, "ETag", fi->etag);
 	if (fi->vary)
 		resp_header(b, "Vary", "Accept-Encoding");
-	/* --live: edits must always show, so pages are revalidated each time. */
+	/* --live: a page with the script is revalidated each time whatever
+	 * --cache-control says, or live reload would show a stale page. */
 	if (fi->live_html)
-		resp_header(b, "Cache-Control", "no-cache");
-	else if (c->srv->cfg->cache_control)
-		resp_header(b, "Cache-Control", c->srv->cfg->cache_control);
+		c->no_cache = 1;
 }

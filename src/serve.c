@@ -494,7 +494,7 @@ serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char
 	(void)req;
 	struct resp_buf b;
 	reply_head_with_body(c, &b, 200, type, (uint64_t)st.st_size);
-	resp_header(&b, "Cache-Control", "no-cache");
+	c->no_cache = 1; /* reply_end_headers writes it */
 	resp_header(&b, "Vary", "Accept");
 	reply_end_headers(c, &b);
 	if (b.overflow) {

@@ -172,7 +172,7 @@ suggest_respond(struct conn *c, const char *path, size_t len)
 		return 0;
 	struct resp_buf b;
 	reply_head_with_body(c, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
-	resp_header(&b, "Cache-Control", "no-cache");
+	c->no_cache = 1;
 	reply_end_headers(c, &b);
 	if (b.overflow)
 		reply_overflow(c, -1, 404);

@@ -612,6 +612,30 @@ expect_quiet(struct sse *s, int ms, const char *what)
 	ck_assert_msg(rc == 0, "%s: the stream ended (%s)", what, why);
 }
 
+/* Waits (up to 3 s) for an event whose data starts with prefix, skipping
+ * events for changes made before (by earlier tests); asserts its kind and
+ * that it came within EVENT_WITHIN_MS of t0. */
+static void
+expect_event_for(struct sse *s, uint64_t t0, const char *want, const char *prefix,
+                 struct sse_msg *m, const char *what)
+{
+	for (;;) {
+		const char *why = "timeout";
+		int rc = sse_next(s, t0 + 3000, m, &why);
+		ck_assert_msg(rc == 1, "%s: no event for %s within 3 s (%s)", what, prefix, why);
+		if (strncmp(m->data, prefix, strlen(prefix)) != 0)
+			continue;
+		uint64_t took = now_ms() - t0;
+		ck_assert_msg(strcmp(m->event, want) == 0,
+		              "%s: expected 'event: %s', got '%s' (block '%s')", what, want,
+		              m->event, m->raw);
+		ck_assert_msg(took < EVENT_WITHIN_MS,
+		              "%s: 'event: %s' came after %llu ms (limit %d ms)", what, want,
+		              (unsigned long long)took, EVENT_WITHIN_MS);
+		return;
+	}
+}
+
 /* An editor-style write: open, truncate, write, close (mtime now). */
 static void
 put(const char *rel, const char *text)
@@ -794,9 +818,12 @@ START_TEST(test_untouched_non_html)
 	H_ASSERT_BODY(&live, file, flen);
 	ck_assert_msg(!strstr((const char *)live.body, "<script"), "%s: script injected", target);
 	H_ASSERT_HEADER(&live, "Accept-Ranges", "bytes");
-	H_ASSERT_NO_HEADER(&live, "Cache-Control");
-	ck_assert_msg(live.nhdr == plain.nhdr, "%s: %zu headers with --live, %zu without", target,
-	              live.nhdr, plain.nhdr);
+	/* Issue 11 item 13: a script kept from a heuristic cache would run
+	 * old code after a reload. */
+	H_ASSERT_HEADER(&live, "Cache-Control", "no-cache");
+	H_ASSERT_NO_HEADER(&plain, "Cache-Control");
+	ck_assert_msg(live.nhdr == plain.nhdr + 1, "%s: %zu headers with --live, %zu without",
+	              target, live.nhdr, plain.nhdr);
 	for (size_t i = 0; i < plain.nhdr; i++) {
 		const char *name = plain.hdr[i].name;
 		if (strcasecmp(name, "Date") == 0)
@@ -996,10 +1023,11 @@ END_TEST
 START_TEST(test_new_directory)
 {
 	static const char *const files[] = {"fresh/x.txt", "d1/d2/d3/x.txt", "moved/inner/x.txt"};
+	static const char *const dirs[] = {"/fresh", "/d1", "/moved"};
 	struct sse s;
 	struct sse_msg m;
 	sse_open(&s, fx.srv.port);
-	sse_settle(&s, SETTLE_MS);
+	uint64_t t0 = now_ms();
 	if (_i == 0) {
 		make_dir("fresh");
 	} else if (_i == 1) {
@@ -1013,8 +1041,10 @@ START_TEST(test_new_directory)
 		snprintf(to, sizeof to, "%s/moved", fx.root);
 		ck_assert_msg(rename(from, to) == 0, "rename: %s", strerror(errno));
 	}
-	usleep(200000);
-	sse_settle(&s, SETTLE_MS); /* the event for the new directory itself */
+	/* The event for the new directory itself: the server sends it after
+	 * the debounce, so by then it has applied the events that add the
+	 * watches. */
+	expect_event_for(&s, t0, "reload", dirs[_i], &m, "the new directory");
 	put(files[_i], "inside a new directory\n");
 	expect_event(&s, now_ms(), "reload", &m, files[_i]);
 	ck_assert_msg(m.data[0] == '/' && strcmp(m.data + 1, files[_i]) == 0,
@@ -1044,17 +1074,15 @@ START_TEST(test_many_clients)
 {
 	static struct sse s[MANY];
 	struct sse_msg m;
+	/* sse_open returns once the stream's first block came: joined. */
 	for (int i = 0; i < MANY; i++)
 		sse_open(&s[i], fx.srv.port);
-	usleep(SETTLE_MS * 1000);
-	for (int i = 0; i < MANY; i++)
-		sse_settle(&s[i], 0);
 	put("notes.txt", "notes for many\n");
 	uint64_t t0 = now_ms();
 	for (int i = 0; i < MANY; i++) {
 		char what[64];
 		snprintf(what, sizeof what, "client %d of %d", i + 1, MANY);
-		expect_event(&s[i], t0, "reload", &m, what);
+		expect_event_for(&s[i], t0, "reload", "/notes.txt", &m, what);
 		ck_assert_msg(strcmp(m.data, "/notes.txt") == 0, "%s: data '%s'", what, m.data);
 	}
 	for (int i = 0; i < MANY; i++)
@@ -1079,7 +1107,10 @@ START_TEST(test_client_leaves)
 	struct linger lg = {1, 0}; /* close with RST */
 	ck_assert(setsockopt(s[3].fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
 	sse_close(&s[3]);
-	usleep(50000);
+	/* The server has seen both go once it holds two fds less. */
+	int open_now = h_settled_fds(fx.srv.pid, before + N - 2, 5000);
+	ck_assert_msg(open_now == before + N - 2,
+	              "server has %d fds with %d streams open, %d before", open_now, N - 2, before);
 	for (int round = 0; round < 2; round++) {
 		char text[32];
 		snprintf(text, sizeof text, "round %d\n", round);
@@ -1109,6 +1140,70 @@ START_TEST(test_client_leaves)
 	h_list_fds(fx.srv.pid, list, sizeof list);
 	ck_assert_msg(after == before, "server has %d fds, %d before the streams: %s", after,
 	              before, list);
+}
+END_TEST
+
+/* Polls the access log until a line containing needle is there; returns
+ * that line (caller frees) or NULL at the deadline. */
+static char *
+access_line(const char *needle, int timeout_ms)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s.access", fx.log);
+	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		char *log = h_read_file(path, NULL);
+		const char *hit = log ? strstr(log, needle) : NULL;
+		if (hit) {
+			const char *start = hit;
+			while (start > log && start[-1] != '\n')
+				start--;
+			size_t n = strcspn(start, "\n");
+			char *line = strndup(start, n);
+			free(log);
+			return line;
+		}
+		free(log);
+		if (now_ms() >= deadline)
+			return NULL;
+		usleep(20000);
+	}
+}
+
+/* Issue 11 item 6: bytes a client sends on its event stream are not the
+ * request the access log shows when the stream ends. */
+START_TEST(test_stream_access_log)
+{
+	char agent[64];
+	snprintf(agent, sizeof agent, "stream-log-%llu", (unsigned long long)now_ms());
+	static struct h_conn c;
+	struct h_resp r;
+	h_conn_open(&c, fx.srv.port);
+	char req[256];
+	snprintf(req, sizeof req,
+	         "GET " EVENTS "?log HTTP/1.1\r\nHost: test\r\nUser-Agent: %s\r\n\r\n", agent);
+	h_conn_send(&c, req);
+	int rc = h_read_head(&c, &r);
+	H_ASSERT_RC(rc, &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	/* Then what would be a request on any other connection. */
+	h_conn_send(&c, "DELETE /admin/users?all=1 HTTP/1.1\r\nHost: test\r\n"
+	                "User-Agent: forged\r\nReferer: http://forged/\r\n\r\n");
+	h_conn_close(&c);
+	char *line = access_line(agent, 5000);
+	if (!line) {
+		char *forged = access_line("DELETE", 0);
+		ck_abort_msg("no access-log line for the stream (User-Agent %s); forged: '%s'",
+		             agent, forged ? forged : "none");
+	}
+	ck_assert_msg(strstr(line, "\"GET " EVENTS "?log HTTP/1.1\" 200 "),
+	              "access-log line does not show the stream's request: '%s'", line);
+	ck_assert_msg(!strstr(line, "DELETE") && !strstr(line, "forged"),
+	              "access-log line shows bytes sent after the request: '%s'", line);
+	free(line);
+	char *forged = access_line("DELETE", 0);
+	ck_assert_msg(forged == NULL, "a forged access-log line: '%s'", forged);
 }
 END_TEST
 
@@ -1325,6 +1420,268 @@ START_TEST(test_dev_custom_404)
 }
 END_TEST
 
+/* ---- Cache-Control with --live and --dev (issue 11 item 13) ---- */
+
+static const struct file cc_files[] = {
+    {"index.html", "<!doctype html>\n<title>cc</title>\n<body><p>cc</p></body>\n"},
+    {"app.js", "console.log('cc');\n"},
+    {"sub/index.html", "<!doctype html>\n<body><p>sub</p></body>\n"},
+    {"list/a.txt", "a\n"},
+};
+
+static void
+build_cc(const char *root)
+{
+	write_files(root, cc_files, NELEM(cc_files));
+}
+
+enum cc_kind {
+	CC_FILE,  /* a file as it is: --cache-control applies */
+	CC_PAGE,  /* an HTML page: with --live it has the script, always no-cache */
+	CC_OTHER, /* error, redirect, listing, OPTIONS: no-cache in --dev */
+};
+
+static const struct {
+	const char *method, *target, *extra;
+	int status;
+	enum cc_kind kind;
+} cc_cases[] = {
+    {"GET", "/app.js", NULL, 200, CC_FILE},
+    {"GET", "/app.js", NULL, 200, CC_FILE}, /* again: from the small-file cache */
+    {"HEAD", "/app.js", NULL, 200, CC_FILE},
+    {"GET", "/app.js", "If-Modified-Since: " H_MTIME_IMF "\r\n", 304, CC_FILE},
+    {"GET", "/app.js", "Range: bytes=0-3\r\n", 206, CC_FILE},
+    {"GET", "/", NULL, 200, CC_PAGE},
+    {"GET", "/index.html", "If-Modified-Since: " H_MTIME_IMF "\r\n", 304, CC_PAGE},
+    {"GET", "/missing.js", NULL, 404, CC_OTHER},
+    {"GET", "/sub", NULL, 301, CC_OTHER},
+    {"GET", "/list/", NULL, 200, CC_OTHER}, /* a listing */
+    {"GET", "/a%00b", NULL, 400, CC_OTHER},
+    {"OPTIONS", "/app.js", NULL, 204, CC_OTHER},
+    {"DELETE", "/app.js", NULL, 405, CC_OTHER},
+};
+
+static int cc_live;          /* the server runs with --live (else --dev) */
+static const char *cc_value; /* its --cache-control, or NULL */
+#define CC_VALUE "max-age=60"
+
+static void
+setup_cc(int live, int with_value)
+{
+	static const char *const flags[4][6] = {
+	    {"--dev", "--listing", NULL},
+	    {"--live", "--listing", NULL},
+	    {"--dev", "--listing", "--cache-control", CC_VALUE, NULL},
+	    {"--live", "--listing", "--cache-control", CC_VALUE, NULL},
+	};
+	cc_live = live;
+	cc_value = with_value ? CC_VALUE : NULL;
+	fixture_start(build_cc, flags[2 * with_value + live], 0);
+}
+
+static void
+setup_cc_dev(void)
+{
+	setup_cc(0, 0);
+}
+
+static void
+setup_cc_live(void)
+{
+	setup_cc(1, 0);
+}
+
+static void
+setup_cc_dev_value(void)
+{
+	setup_cc(0, 1);
+}
+
+static void
+setup_cc_live_value(void)
+{
+	setup_cc(1, 1);
+}
+
+/* Every response has exactly one Cache-Control: no-cache, except files
+ * (and, without --live, pages) when --cache-control gives another value. */
+START_TEST(test_cache_control)
+{
+	struct h_resp r;
+	fetch(fx.srv.port, cc_cases[_i].method, cc_cases[_i].target, cc_cases[_i].extra, &r);
+	ck_assert_msg(r.status == cc_cases[_i].status, "%s %s: '%s', expected status %d",
+	              cc_cases[_i].method, cc_cases[_i].target, r.status_line, cc_cases[_i].status);
+	enum cc_kind kind = cc_cases[_i].kind;
+	int own = cc_value && (kind == CC_FILE || (kind == CC_PAGE && !cc_live));
+	H_ASSERT_HEADER(&r, "Cache-Control", own ? cc_value : "no-cache");
+	h_resp_free(&r);
+}
+END_TEST
+
+/* ---- memory held for pages with the script (issue 11 item 5) ---- */
+
+#define BIG_PAGE_MIB 4
+#define STUCK 40
+#define BUDGET_PAGE_MIB 12
+#define BUDGET_PAGES 6 /* 72 MiB of pages: more than the 64 MiB budget */
+
+static void
+build_memory(const char *root)
+{
+	h_write_pattern(root, "big.html", (size_t)BIG_PAGE_MIB << 20);
+	for (int i = 0; i < BUDGET_PAGES; i++) {
+		char rel[32];
+		snprintf(rel, sizeof rel, "p%d.html", i);
+		h_write_pattern(root, rel, (size_t)BUDGET_PAGE_MIB << 20);
+	}
+	h_write_str(root, "index.html", "<!doctype html>\n<body><p>small</p></body>\n");
+}
+
+static void
+setup_memory(void)
+{
+	fixture_start(build_memory, live_flags, 0);
+}
+
+/* VmRSS of pid in KiB. */
+static long
+rss_kib(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	char *st = h_read_file(path, NULL);
+	ck_assert_msg(st != NULL, "%s: %s", path, strerror(errno));
+	const char *v = strstr(st, "VmRSS:");
+	ck_assert_msg(v != NULL, "no VmRSS in %s", path);
+	long kib = strtol(v + 6, NULL, 10);
+	free(st);
+	return kib;
+}
+
+/* A client with a 4 KiB receive buffer that asks for target and reads
+ * only the head: the server cannot send the body and must hold it. */
+static int
+stuck_get(struct h_conn *c, const char *target, struct h_resp *r)
+{
+	c->fd = h_connect(fx.srv.port, 4096);
+	ck_assert_msg(c->fd >= 0, "connect: %s", strerror(errno));
+	c->off = c->len = 0;
+	char req[128];
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: test\r\n\r\n", target);
+	h_conn_send(c, req);
+	int rc = h_read_head(c, r);
+	H_ASSERT_RC(rc, r);
+	return r->status;
+}
+
+/* 40 clients ask for one 4 MiB page and do not read: they share one copy.
+ * Before the fix each had its own (RSS +160 MiB). */
+START_TEST(test_page_shared)
+{
+	static struct h_conn c[STUCK];
+	long before = rss_kib(fx.srv.pid);
+	for (int i = 0; i < STUCK; i++) {
+		struct h_resp r;
+		int status = stuck_get(&c[i], "/big.html", &r);
+		ck_assert_msg(status == 200, "client %d: %s", i, r.status_line);
+		h_resp_free(&r);
+	}
+	long grew = rss_kib(fx.srv.pid) - before;
+	ck_assert_msg(grew < 48 * 1024,
+	              "%d clients holding a %d MiB page: the server grew by %ld KiB", STUCK,
+	              BIG_PAGE_MIB, grew);
+	for (int i = 0; i < STUCK; i++)
+		h_conn_close(&c[i]);
+}
+END_TEST
+
+/* Different pages held by clients that do not read count against one
+ * budget: past it, a page that must be built gets 503 + Retry-After; once
+ * those clients are gone, it is served again. */
+START_TEST(test_page_budget)
+{
+	static struct h_conn c[BUDGET_PAGES];
+	for (int i = 0; i < BUDGET_PAGES; i++) {
+		char target[32];
+		snprintf(target, sizeof target, "/p%d.html", i);
+		struct h_resp r;
+		int status = stuck_get(&c[i], target, &r);
+		if (i < BUDGET_PAGES - 1) {
+			ck_assert_msg(status == 200, "%s: %s", target, r.status_line);
+		} else {
+			H_ASSERT_STATUS(&r, "HTTP/1.1 503 Service Unavailable");
+			H_ASSERT_HEADER(&r, "Retry-After", "1");
+		}
+		h_resp_free(&r);
+	}
+	for (int i = 0; i < BUDGET_PAGES; i++)
+		h_conn_close(&c[i]);
+	/* The server lets go of the pages as it sees the clients leave. */
+	uint64_t deadline = now_ms() + 10000;
+	for (;;) {
+		struct h_resp r;
+		fetch(fx.srv.port, "HEAD", "/p5.html", NULL, &r);
+		int status = r.status;
+		h_resp_free(&r);
+		if (status == 200)
+			break;
+		ck_assert_msg(now_ms() < deadline, "/p5.html still %d 10 s after the clients left",
+		              status);
+		usleep(50000);
+	}
+}
+END_TEST
+
+/* ---- the event-stream cap (issue 11 item 18) ---- */
+
+/* Event streams have their own cap: 64, and never more than half of
+ * --max-connections, so open tabs cannot take every slot from the pages
+ * they load. Past it: 503 with Retry-After: 1; a slot freed is usable. */
+START_TEST(test_stream_cap)
+{
+	static const char *const small[] = {"--live", "--max-connections", "6", NULL};
+	const int cap = _i == 0 ? 64 : 3;
+	struct h_server srv;
+	char log[PATH_MAX];
+	snprintf(log, sizeof log, "%s/cap%d.log", fx.base, _i);
+	start_server(&srv, log, _i == 0 ? live_flags : small);
+	static struct sse s[64];
+	for (int i = 0; i < cap; i++)
+		sse_open(&s[i], srv.port);
+	/* One more: refused, the connection closed after the answer. */
+	struct h_resp r;
+	fetch(srv.port, "GET", EVENTS, "Accept: text/event-stream\r\n", &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 503 Service Unavailable");
+	H_ASSERT_HEADER(&r, "Retry-After", "1");
+	h_resp_free(&r);
+	/* Pages still load. */
+	get(srv.port, "/notes.txt", &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	/* A stream that ends frees its place (once the server sees it go). */
+	sse_close(&s[0]);
+	uint64_t deadline = now_ms() + 10000;
+	for (;;) {
+		struct h_conn c;
+		h_conn_open(&c, srv.port);
+		h_conn_send(&c, "GET " EVENTS " HTTP/1.1\r\nHost: test\r\n\r\n");
+		int rc = h_read_head(&c, &r);
+		H_ASSERT_RC(rc, &r);
+		int status = r.status;
+		h_resp_free(&r);
+		h_conn_close(&c);
+		if (status == 200)
+			break;
+		ck_assert_msg(status == 503, "stream after one left: status %d", status);
+		ck_assert_msg(now_ms() < deadline, "no stream accepted 10 s after one left");
+		usleep(50000);
+	}
+	for (int i = 1; i < cap; i++)
+		sse_close(&s[i]);
+	stop_loudly(&srv, log);
+}
+END_TEST
+
 /* ---- stopping ---- */
 
 /* SIGTERM with event streams open (and, in case 1, a change pending):
@@ -1347,7 +1704,8 @@ START_TEST(test_stop_with_streams)
 	int rc = h_read_response(&idle, &r, 0);
 	H_ASSERT_RC(rc, &r);
 	h_resp_free(&r);
-	usleep(100000);
+	/* No wait: sse_open returned once each stream was joined, and the
+	 * idle client has its answer. */
 	if (_i == 1)
 		put("notes.txt", "pending at SIGTERM\n");
 
@@ -1432,6 +1790,7 @@ livemode_suite(void)
 	tcase_add_test(tc, test_delete_event);
 	tcase_add_test(tc, test_many_clients);
 	tcase_add_test(tc, test_client_leaves);
+	tcase_add_test(tc, test_stream_access_log);
 	tcase_add_loop_test(tc, test_droppings_ignored, 0, NELEM(droppings));
 	tcase_add_test(tc, test_no_fd_leak);
 	suite_add_tcase(s, tc);
@@ -1458,11 +1817,36 @@ livemode_suite(void)
 	tcase_add_loop_test(tc, test_dev_custom_404, 0, NELEM(suggestions));
 	suite_add_tcase(s, tc);
 
+	static void (*const cc_setups[])(void) = {setup_cc_dev, setup_cc_live, setup_cc_dev_value,
+	                                          setup_cc_live_value};
+	static const char *const cc_names[] = {"cache_control_dev", "cache_control_live",
+	                                       "cache_control_dev_value",
+	                                       "cache_control_live_value"};
+	for (int i = 0; i < NELEM(cc_setups); i++) {
+		tc = server_tcase(cc_names[i], cc_setups[i], 30);
+		tcase_add_loop_test(tc, test_cache_control, 0, NELEM(cc_cases));
+		tcase_add_test(tc, test_no_fd_leak);
+		suite_add_tcase(s, tc);
+	}
+
+	tc = server_tcase("memory", setup_memory, 60);
+	tcase_add_test(tc, test_page_shared);
+	tcase_add_test(tc, test_page_budget);
+	tcase_add_test(tc, test_no_fd_leak);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("stop");
 	tcase_add_unchecked_fixture(tc, setup_stop, fixture_stop);
 	tcase_add_checked_fixture(tc, NULL, h_close_all);
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_stop_with_streams, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("stream_cap");
+	tcase_add_unchecked_fixture(tc, setup_stop, fixture_stop);
+	tcase_add_checked_fixture(tc, NULL, h_close_all);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_stream_cap, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }

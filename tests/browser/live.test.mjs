@@ -8,6 +8,10 @@
 // 3. Only style.css is rewritten; the heading's computed colour changes
 //    within 5 s while the page is NOT reloaded (a marker set on window
 //    survives, no navigation happened)          -> OUT/after-css.png
+// 4. Only app.js (dated 2020, so a browser would keep it for weeks by
+//    heuristic freshness) is rewritten; the page reloads and runs the new
+//    script within 5 s: every --live response says Cache-Control: no-cache
+//    (issue 11 item 13)                           -> OUT/after-js.png
 // Prints "browser: PASS ..." or "browser: FAIL: ..." and exits 0 or 1.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -41,6 +45,8 @@ const AFTER_HTML = `<!doctype html>
 <body>
 <h1 id="title">After the edit</h1>
 <p>This text was written to disk while the browser watched.</p>
+<p id="js">no script yet</p>
+<script src="/app.js"></script>
 </body>
 </html>
 `;
@@ -49,7 +55,11 @@ const AFTER_CSS = `body { font: 24px sans-serif; margin: 40px; background: rgb(2
 h1 { color: ${GREEN}; }
 `;
 
+const AFTER_JS = `document.getElementById('js').textContent = 'script v2';
+`;
+
 const heading = (page) => page.textContent('#title');
+const scriptText = (page) => page.textContent('#js');
 const headingColor = (page) =>
   page.evaluate(() => getComputedStyle(document.getElementById('title')).color);
 
@@ -89,6 +99,7 @@ try {
   });
   check((await heading(page)) === 'Before the edit', 'the page shows "Before the edit"');
   check((await headingColor(page)) === RED, `the heading is ${RED}`);
+  check((await scriptText(page)) === 'script v1', 'app.js ran ("script v1")');
   await page.screenshot({ path: join(out, 'before.png') });
   await page.evaluate(() => {
     window.shsMarker = 'set before the HTML edit';
@@ -137,6 +148,31 @@ try {
   check(navigations === before, 'no navigation happened for the CSS edit');
   check((await heading(page)) === 'After the edit', 'the heading text is unchanged');
   await page.screenshot({ path: join(out, 'after-css.png') });
+
+  // 4. edit only the script: the page reloads and runs the new one
+  check((await scriptText(page)) === 'script v1', 'the page still runs "script v1"');
+  await page.evaluate(() => {
+    window.shsMarker = 'set before the JS edit';
+  });
+  open = streamOpen(page);
+  t0 = Date.now();
+  await writeFile(join(site, 'app.js'), AFTER_JS);
+  await page
+    .waitForFunction(() => window.shsMarker === undefined, null, {
+      timeout: STEP_MS,
+      polling: 50,
+    })
+    .catch(() => {
+      throw new Error(`the JS edit did not reload the page within ${STEP_MS} ms`);
+    });
+  await open.catch(() => {
+    throw new Error(`the page reloaded for the JS edit did not open ${EVENTS} again`);
+  });
+  await page.waitForLoadState('load');
+  const ran = await scriptText(page);
+  console.log(`  the JS edit: after ${Date.now() - t0} ms the page shows "${ran}"`);
+  check(ran === 'script v2', 'the reloaded page runs the edited app.js ("script v2")');
+  await page.screenshot({ path: join(out, 'after-js.png') });
   if (logs.length) console.log(logs.map((l) => `  ${l}`).join('\n'));
 } catch (e) {
   failed = e;
@@ -148,4 +184,4 @@ if (failed) {
   console.log(`browser: FAIL: ${failed.message.split('\n')[0]}`);
   process.exit(1);
 }
-console.log('browser: PASS: live reload shown in headless Chromium (HTML reload, CSS swap)');
+console.log('browser: PASS: live reload shown in headless Chromium (HTML reload, CSS swap, fresh JS)');

@@ -5,7 +5,8 @@
 # package.json / package-lock.json, into tests/browser/node_modules), starts
 # the already built server with --live on a page this script writes, and runs
 # live.test.mjs: headless Chromium must show an edit of the HTML file without
-# any action in the browser, and a CSS edit without a reload. Screenshots go
+# any action in the browser, a CSS edit without a reload, and an edit of a
+# script (an old file, so heuristically cacheable) after the reload. Screenshots go
 # to tests/browser/out/. Prints one PASS or FAIL line; exits non-zero on
 # failure.
 #
@@ -78,6 +79,8 @@ cat >"$tmp/site/index.html" <<'EOF'
 <body>
 <h1 id="title">Before the edit</h1>
 <p>This page is served by simple-http-server --live.</p>
+<p id="js">no script yet</p>
+<script src="/app.js"></script>
 </body>
 </html>
 EOF
@@ -85,6 +88,12 @@ cat >"$tmp/site/style.css" <<'EOF'
 body { font: 24px sans-serif; margin: 40px; background: rgb(255, 255, 255); }
 h1 { color: rgb(200, 0, 0); }
 EOF
+cat >"$tmp/site/app.js" <<'EOF'
+document.getElementById('js').textContent = 'script v1';
+EOF
+# Old enough that a browser would keep it for weeks by heuristic freshness
+# (10% of its age) unless the server says Cache-Control: no-cache.
+touch -d '2020-01-01 00:00:00' "$tmp/site/app.js"
 
 "$bin" --live --port 0 --top-dir "$tmp/site" --access-log "$out/access.log" \
 	>"$tmp/stdout" 2>"$out/server.log" &
