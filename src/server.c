@@ -382,8 +382,9 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
-		/* File changes first: a request in this batch must not get a
-		 * cached answer the events already made stale. */
+		/* File changes first, so the queue stays short; requests read
+		 * later in the batch (accept keeps going) are covered by the
+		 * drain cache_lookup does before every hit. */
 		for (int i = 0; i < n; i++)
 			if (*(enum obj_kind *)events[i].data.ptr == OBJ_INOTIFY)
 				cache_apply_events(&srv->cache);

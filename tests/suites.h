@@ -19,5 +19,6 @@ Suite *livemode_suite(void);  /* tests/check_livemode.c: --live, --dev, --spa ov
 Suite *cond_suite(void);      /* tests/check_cond.c: ETag, dates, conditionals, Range parser */
 Suite *options_suite(void);   /* tests/check_options.c: the command line, from tables */
 Suite *workers_suite(void);   /* tests/check_workers.c: --workers master, restarts, signals */
+Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 
 #endif
