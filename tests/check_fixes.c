@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -169,6 +170,105 @@ START_TEST(test_cache_never_stale_under_load)
 }
 END_TEST
 
+/* ---- item 9: listings do not follow symlinks out of the top dir ---- */
+
+/* 777 bytes, dated 2001: neither may show up in a listing. */
+#define OUTSIDE_SIZE 777
+#define OUTSIDE_MTIME 1000000000 /* Sun, 09 Sep 2001 01:46:40 GMT */
+
+static void
+build_links(const char *root)
+{
+	char base[PATH_MAX], outside[PATH_MAX + 16];
+	snprintf(base, sizeof base, "%s/..", root);
+	snprintf(outside, sizeof outside, "%s/outside.bin", base);
+	char data[OUTSIDE_SIZE];
+	memset(data, 'x', sizeof data);
+	h_write_file(base, "outside.bin", data, sizeof data);
+	struct timespec ts[2] = {{OUTSIDE_MTIME, 0}, {OUTSIDE_MTIME, 0}};
+	ck_assert(utimensat(AT_FDCWD, outside, ts, 0) == 0);
+	h_mkdir(base, "outdir");
+	h_write_str(root, "inside.txt", "inside, 21 bytes....\n");
+	h_mkdir(root, "sub");
+	h_write_str(root, "sub/plain.txt", "plain\n");
+	h_symlink(root, "in-link.txt", "inside.txt");         /* inside: listed */
+	h_symlink(root, "sub/up-link.txt", "../inside.txt");  /* inside via ..: listed */
+	h_symlink(root, "in-dir", "sub");                     /* inside dir: listed as dir */
+	h_symlink(root, "out-abs", outside);                  /* absolute, outside */
+	h_symlink(root, "out-rel", "../outside.bin");         /* relative, outside */
+	h_symlink(root, "sub/out-deep", "../../outside.bin"); /* from a subdir */
+	h_symlink(root, "out-dir", "../outdir");              /* directory outside */
+	h_symlink(root, "shadow", "/etc/shadow");             /* the example */
+	h_symlink(root, "root-up", "..");                     /* the parent itself */
+}
+
+static const char *const outside_names[] = {"out-abs", "out-rel", "out-deep",
+                                            "out-dir", "shadow",  "root-up"};
+
+static void
+assert_no_outside(const struct h_resp *r, const char *what)
+{
+	const char *body = (const char *)r->body;
+	for (size_t i = 0; i < NELEM(outside_names); i++)
+		ck_assert_msg(strstr(body, outside_names[i]) == NULL, "%s lists %s:\n%s", what,
+		              outside_names[i], body);
+	ck_assert_msg(strstr(body, "777") == NULL, "%s shows the outside size:\n%s", what, body);
+	ck_assert_msg(strstr(body, "2001") == NULL, "%s shows the outside date:\n%s", what, body);
+}
+
+START_TEST(test_listing_symlinks_stay_beneath_top)
+{
+	struct fixes_server f;
+	static const char *const args[] = {"--listing", "--no-access-log", NULL};
+	start(&f, build_links, args);
+	struct h_resp r;
+
+	get(f.srv.port, "/", &r, NULL);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	H_ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
+	assert_no_outside(&r, "HTML listing of /");
+	const char *body = (const char *)r.body;
+	ck_assert_msg(strstr(body, "<a href=\"./in-link.txt\">in-link.txt</a></td>"
+	                           "<td class=\"s\">21 B</td><td class=\"m\">" H_MTIME_IMF) != NULL,
+	              "inside link not listed with its target's size and date:\n%s", body);
+	ck_assert_msg(strstr(body, "<a href=\"./in-dir/\">in-dir/</a>") != NULL,
+	              "inside directory link not listed as a directory:\n%s", body);
+	h_resp_free(&r);
+
+	get(f.srv.port, "/", &r, "Accept: application/json\r\n");
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	H_ASSERT_HEADER(&r, "Content-Type", "application/json");
+	assert_no_outside(&r, "JSON listing of /");
+	body = (const char *)r.body;
+	ck_assert_msg(strstr(body, "{\"name\": \"in-link.txt\", \"type\": \"file\", \"size\": 21, "
+	                           "\"modified\": \"" H_MTIME_IMF "\"}") != NULL,
+	              "inside link not in the JSON listing:\n%s", body);
+	h_resp_free(&r);
+
+	get(f.srv.port, "/sub/", &r, NULL);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	assert_no_outside(&r, "HTML listing of /sub/");
+	ck_assert_msg(strstr((const char *)r.body, "<a href=\"./up-link.txt\">up-link.txt</a></td>"
+	                                           "<td class=\"s\">21 B</td>") != NULL,
+	              "../inside.txt link not listed:\n%s", r.body);
+	h_resp_free(&r);
+
+	get(f.srv.port, "/sub/", &r, "Accept: application/json\r\n");
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	assert_no_outside(&r, "JSON listing of /sub/");
+	ck_assert_msg(strstr((const char *)r.body,
+	                     "\"up-link.txt\", \"type\": \"file\", \"size\": 21") != NULL,
+	              "../inside.txt link not in the JSON listing:\n%s", r.body);
+	h_resp_free(&r);
+
+	/* The same rule as a request for the link itself. */
+	get(f.srv.port, "/out-rel", &r, NULL);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 403 Forbidden");
+	h_resp_free(&r);
+	stop(&f);
+}
+END_TEST
+
 Suite *
 fixes_suite(void)
 {
@@ -177,6 +277,12 @@ fixes_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, NULL, h_close_all);
 	tcase_add_test(tc, test_cache_never_stale_under_load);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listing");
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, NULL, h_close_all);
+	tcase_add_test(tc, test_listing_symlinks_stay_beneath_top);
 	suite_add_tcase(s, tc);
 	return s;
 }
