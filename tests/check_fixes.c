@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -395,6 +396,277 @@ START_TEST(test_units_listen_on_loopback)
 }
 END_TEST
 
+/* ---- item 18: startup checks and the shed warning ---- */
+
+#define ROOT_WARNING "warning: running as root without --user; consider --user www-data"
+
+/* Lines of text containing needle. */
+static int
+count_lines_with(const char *text, const char *needle)
+{
+	int n = 0;
+	for (const char *l = text; l && *l;) {
+		const char *end = strchr(l, '\n');
+		size_t len = end ? (size_t)(end - l) : strlen(l);
+		if (memmem(l, len, needle, strlen(needle)))
+			n++;
+		l = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+static void
+build_small(const char *root)
+{
+	h_write_str(root, "f.txt", "small\n");
+}
+
+/* Root without --user: one warning line on stderr (the error log), none on
+ * stdout (the harness reads exactly the listening line there); with
+ * --workers 2 still one, from the master. */
+START_TEST(test_root_warning_once)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_root_warning_once: not root, skipped\n");
+		return;
+	}
+	static const char *const one[] = {"--no-access-log", NULL};
+	static const char *const two[] = {"--no-access-log", "--workers", "2", NULL};
+	const char *const *extra[] = {one, two};
+	for (int i = 0; i < 2; i++) {
+		struct fixes_server f;
+		start(&f, build_small, extra[i]);
+		struct h_resp r;
+		get(f.srv.port, "/f.txt", &r, NULL);
+		H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+		h_resp_free(&r);
+		/* The line is written before the listening line: it is there. */
+		char *log = h_read_file(f.log, NULL);
+		ck_assert(log != NULL);
+		int n = count_lines_with(log, ROOT_WARNING);
+		ck_assert_msg(n == 1, "%s: the root warning appears %d times:\n%s",
+		              i ? "--workers 2" : "one process", n, log);
+		ck_assert_msg(count_lines_with(log, "warning:") == 1, "other warnings:\n%s", log);
+		free(log);
+		stop(&f);
+	}
+
+	/* Not with --user. */
+	static const char *const user[] = {"--no-access-log", "--user", "nobody", NULL};
+	struct fixes_server f;
+	start(&f, build_small, user);
+	char *log = h_read_file(f.log, NULL);
+	ck_assert(log != NULL);
+	ck_assert_msg(count_lines_with(log, "running as root") == 0, "with --user:\n%s", log);
+	free(log);
+	stop(&f);
+}
+END_TEST
+
+/* --chroot=DIR that does not contain the top dir (given relative here) is
+ * a startup error; one that does contain it starts, also with a relative
+ * top dir; a directory whose name is only a prefix of it ("ro" for "root")
+ * does not contain it. */
+START_TEST(test_chroot_must_contain_top_dir)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_chroot_must_contain_top_dir: not root, skipped\n");
+		return;
+	}
+	char *base = h_mkdtemp();
+	h_mkdir(base, "root");
+	h_mkdir(base, "other");
+	h_mkdir(base, "ro");
+	char root[PATH_MAX + 8];
+	snprintf(root, sizeof root, "%s/root", base);
+	build_small(root);
+	ck_assert(chdir(base) == 0); /* this test's own process: relative paths */
+
+	static const char *const bad[] = {"other", "ro"};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		char opt[PATH_MAX + 16];
+		snprintf(opt, sizeof opt, "--chroot=%s/%s", base, bad[i]);
+		const char *args[] = {"--top-dir",       "root", "--port", "0",
+		                      "--no-access-log", opt,    NULL};
+		struct h_run run;
+		ck_assert_msg(h_run_cli(args, &run, 10000) == 0,
+		              "%s with --top-dir root: still running after 10 s", opt);
+		ck_assert_msg(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 2,
+		              "%s: wait status %#x, expected exit 2 (stderr: %s)", opt, run.status,
+		              run.err);
+		const char *nl = strchr(run.err, '\n');
+		ck_assert_msg(run.err_len > 1 && nl == run.err + run.err_len - 1,
+		              "%s: stderr is not exactly one line: '%s'", opt, run.err);
+		ck_assert_msg(strstr(run.err, "does not contain the top dir") != NULL,
+		              "%s: stderr: '%s'", opt, run.err);
+		ck_assert_msg(run.out_len == 0, "%s: stdout: '%s'", opt, run.out);
+	}
+
+	/* The jail that holds it, named relative too: the server starts and
+	 * serves (still as root: one warning, as above). */
+	static const char *const good[] = {"--no-access-log", "--chroot=.", NULL};
+	struct h_server srv;
+	char err[512], logpath[PATH_MAX + 16];
+	snprintf(logpath, sizeof logpath, "%s/server.log", base);
+	ck_assert_msg(h_server_start(&srv, "root", logpath, good, err, sizeof err) == 0,
+	              "--chroot=. --top-dir root: %s", err);
+	struct h_resp r;
+	get(srv.port, "/f.txt", &r, NULL);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	H_ASSERT_BODY(&r, "small\n", 6);
+	h_resp_free(&r);
+	int status = h_server_stop(&srv, 10000);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "server with --chroot=. did not stop cleanly");
+	ck_assert(chdir("/") == 0);
+	h_rmtree(base);
+	free(base);
+}
+END_TEST
+
+#define SHED_CLIENTS 60
+
+/* Sum of the counts in "N connection(s) shed in the last second" lines. */
+static long
+shed_counted(const char *log, const char *reason, int *lines)
+{
+	long sum = 0;
+	char needle[128];
+	snprintf(needle, sizeof needle, " connection(s) shed in the last second (%s)", reason);
+	*lines = 0;
+	for (const char *p = log; (p = strstr(p, needle)); p++) {
+		const char *q = p;
+		while (q > log && q[-1] >= '0' && q[-1] <= '9')
+			q--;
+		sum += strtol(q, NULL, 10);
+		(*lines)++;
+	}
+	return sum;
+}
+
+/* With the table full (--max-connections 1, held by a client in the middle
+ * of its head), 60 clients are shed with a 503: the error log reports them
+ * in one line a second with the count, not one line each (nor none). */
+START_TEST(test_shed_warning_rate_limited)
+{
+	struct fixes_server f;
+	static const char *const args[] = {"--no-access-log", "--max-connections", "1", NULL};
+	start(&f, build_small, args);
+	struct h_conn holder;
+	h_conn_open(&holder, f.srv.port);
+	h_conn_send(&holder, "GET /f.txt HTTP/1.1\r\n"); /* the head goes on later */
+	/* It holds the one slot once the server has read its bytes: wait
+	 * until a second client is refused. */
+	uint64_t t0 = now_ms(), deadline = t0 + 10000;
+	int shed = 0;
+	for (int i = 0; i < SHED_CLIENTS || (shed == 0 && now_ms() < deadline); i++) {
+		struct h_resp r;
+		get(f.srv.port, "/f.txt", &r, NULL);
+		if (r.status == 503)
+			shed++;
+		else
+			H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK"); /* before the holder was taken */
+		h_resp_free(&r);
+		if (i >= SHED_CLIENTS && shed == 0)
+			ck_assert_msg(now_ms() < deadline, "no client was shed in 10 s");
+	}
+	uint64_t took = now_ms() - t0;
+	ck_assert_msg(shed >= SHED_CLIENTS / 2, "only %d clients shed", shed);
+
+	/* The last count comes at most a second after the first line. */
+	int lines = 0;
+	long counted = 0;
+	char *log = NULL;
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		free(log);
+		log = h_read_file(f.log, NULL);
+		ck_assert(log != NULL);
+		counted = shed_counted(log, "table full", &lines);
+		if (counted >= shed)
+			break;
+		usleep(20000);
+	}
+	ck_assert_msg(counted == shed,
+	              "%d clients shed, the log counts %ld in %d line(s):\n%.3000s", shed, counted,
+	              lines, log);
+	int bound = 2 + (int)(took / 1000);
+	ck_assert_msg(lines <= bound && count_lines_with(log, "shed") == lines,
+	              "%d shed clients in %llu ms gave %d count lines (at most %d expected), "
+	              "%d lines mention shedding:\n%.3000s",
+	              shed, (unsigned long long)took, lines, bound, count_lines_with(log, "shed"),
+	              log);
+	free(log);
+
+	/* The holder is still served once its head is complete. */
+	h_conn_send(&holder, "Host: t\r\nConnection: close\r\n\r\n");
+	struct h_resp r;
+	int rc = h_read_response(&holder, &r, 0);
+	H_ASSERT_RC(rc, &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	h_conn_close(&holder);
+	stop(&f);
+}
+END_TEST
+
+/* Out of file descriptors (the server's limit cut to 24 with prlimit while
+ * 16 clients hold theirs): every further client is shed through the spare
+ * descriptor, and the log again gets a count a second, not a line each. */
+START_TEST(test_shed_warning_rate_limited_emfile)
+{
+	struct fixes_server f;
+	static const char *const args[] = {"--no-access-log", NULL};
+	start(&f, build_small, args);
+	struct rlimit rl = {24, 24};
+	ck_assert_msg(prlimit(f.srv.pid, RLIMIT_NOFILE, &rl, NULL) == 0, "prlimit: %s",
+	              strerror(errno));
+	struct h_conn holders[16];
+	for (size_t i = 0; i < NELEM(holders); i++) {
+		h_conn_open(&holders[i], f.srv.port);
+		h_conn_send(&holders[i], "GET /f.txt HTTP/1.1\r\n");
+	}
+	uint64_t t0 = now_ms();
+	int shed = 0;
+	for (int i = 0; i < SHED_CLIENTS; i++) {
+		struct h_resp r;
+		get(f.srv.port, "/f.txt", &r, NULL);
+		if (r.status == 503)
+			shed++;
+		h_resp_free(&r);
+	}
+	uint64_t took = now_ms() - t0;
+	ck_assert_msg(shed >= SHED_CLIENTS / 2, "only %d of %d clients shed", shed, SHED_CLIENTS);
+
+	int lines = 0;
+	long counted = 0;
+	char *log = NULL;
+	uint64_t deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		free(log);
+		log = h_read_file(f.log, NULL);
+		ck_assert(log != NULL);
+		counted = shed_counted(log, "out of file descriptors", &lines);
+		if (counted >= shed)
+			break;
+		usleep(20000);
+	}
+	/* Holders shed early count too: at least the clients that saw a 503. */
+	ck_assert_msg(counted >= shed, "%d clients got a 503, the log counts %ld:\n%.3000s", shed,
+	              counted, log);
+	int bound = 2 + (int)(took / 1000);
+	int mention = count_lines_with(log, "shed");
+	ck_assert_msg(lines <= bound && mention == lines,
+	              "%d shed clients in %llu ms gave %d count lines (at most %d expected), "
+	              "%d lines mention shedding:\n%.3000s",
+	              shed, (unsigned long long)took, lines, bound, mention, log);
+	free(log);
+	for (size_t i = 0; i < NELEM(holders); i++)
+		h_conn_close(&holders[i]);
+	stop(&f);
+}
+END_TEST
+
 Suite *
 fixes_suite(void)
 {
@@ -409,6 +681,15 @@ fixes_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, NULL, h_close_all);
 	tcase_add_test(tc, test_listing_symlinks_stay_beneath_top);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("startup");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, NULL, h_close_all);
+	tcase_add_test(tc, test_root_warning_once);
+	tcase_add_test(tc, test_chroot_must_contain_top_dir);
+	tcase_add_test(tc, test_shed_warning_rate_limited);
+	tcase_add_test(tc, test_shed_warning_rate_limited_emfile);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("build");
