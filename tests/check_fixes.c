@@ -507,6 +507,14 @@ START_TEST(test_chroot_must_contain_top_dir)
 	static const char *const good[] = {"--no-access-log", "--chroot=.", NULL};
 	struct h_server srv;
 	char err[512], logpath[PATH_MAX + 16];
+	/* LeakSanitizer reads /proc at exit, which a chroot hides: under make
+	 * asan it would turn a clean stop into exit 1 (this test's process
+	 * only: Check forks each test). */
+	char asan[512];
+	const char *prev = getenv("ASAN_OPTIONS");
+	snprintf(asan, sizeof asan, "%s%sdetect_leaks=0", prev ? prev : "",
+	         prev && *prev ? ":" : "");
+	setenv("ASAN_OPTIONS", asan, 1);
 	snprintf(logpath, sizeof logpath, "%s/server.log", base);
 	ck_assert_msg(h_server_start(&srv, "root", logpath, good, err, sizeof err) == 0,
 	              "--chroot=. --top-dir root: %s", err);
