@@ -16,7 +16,9 @@ SHS_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -MMD -MP \
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wno-format-nonliteral -Wvla -Wpointer-arith
 WERROR ?= -Werror
-ALL_CFLAGS = $(SHS_CFLAGS) $(WERROR) $(SAN) $(CFLAGS)
+# The user's CPPFLAGS (Debian's -D_FORTIFY_SOURCE=2) and CFLAGS come after
+# ours, so they can add to and override them; -Iinclude stays first.
+ALL_CFLAGS = $(SHS_CFLAGS) $(CPPFLAGS) $(WERROR) $(SAN) $(CFLAGS)
 ALL_LDFLAGS = $(SAN) $(LDFLAGS)
 
 LIB_SRC := $(filter-out src/main.c,$(wildcard src/*.c))

@@ -3,8 +3,10 @@
  * or close: the head and the body leave in one sendmsg.
  *
  * Freshness: the directory of every cached file is watched with inotify, and
- * the loop applies those events before it serves the requests of the same
- * wake-up, so a file changed before a request arrives is never served stale.
+ * pending events are applied (a non-blocking read of the inotify fd) right
+ * before a hit is served, after the request's bytes were read: a file
+ * changed before a request was sent is never served stale, however long the
+ * loop has been busy accepting and answering since its last wake-up.
  * As a backstop (inotify unavailable or out of watches, a symlink into
  * another directory, a queue overflow), an entry whose last check is older
  * than CACHE_CHECK_MS is revalidated (opened beneath the root again, fstat,
@@ -75,9 +77,9 @@ int cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd);
 void cache_apply_events(struct cache *c);
 void cache_free(struct cache *c);
 
-/* A fresh entry for path, revalidated if its last check is older than
- * CACHE_CHECK_MS (a changed, vanished or newly compressed file drops it), or
- * NULL. The caller takes a reference. */
+/* A fresh entry for path, after pending inotify events were applied, and
+ * revalidated if its last check is older than CACHE_CHECK_MS (a changed,
+ * vanished or newly compressed file drops it), or NULL. The caller takes a reference. */
 struct cache_entry *cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms,
                                  int rootfd, int check_sidecars);
 

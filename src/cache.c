@@ -322,6 +322,21 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 		e = e->chain;
 	if (!e)
 		return NULL;
+	/* A hit is about to be served, and the request's bytes were read after
+	 * the loop last drained inotify (it drains once per wake-up, then keeps
+	 * accepting and reading). An event queued before those bytes came in
+	 * must be applied now, or a file written before the request was sent
+	 * could be answered from the old body. One read that says EAGAIN is
+	 * the whole cost when nothing changed; a miss needs no drain (it opens
+	 * the file). */
+	if (c->inotify_fd >= 0) {
+		cache_ref(e); /* the drain may drop it from the table */
+		cache_apply_events(c);
+		int gone = !e->in_table;
+		cache_unref(e);
+		if (gone)
+			return NULL;
+	}
 	if (now_ms - e->checked_ms >= CACHE_CHECK_MS) {
 		if (!still_valid(e, rootfd, check_sidecars)) {
 			drop(c, e);

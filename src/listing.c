@@ -8,11 +8,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "http_coding.h"
@@ -230,9 +232,39 @@ write_json(struct out *o, struct entry *e, size_t n)
 	puts_(o, "\n]\n");
 }
 
-/* Reads the directory's entries (hidden ones unless --dotfiles). */
+/* Where a symlink in the listed directory leads, stat'ed by the rule a
+ * request for it follows (path_open): resolved beneath the top dir, never
+ * through a magic link. 0, or -1 for a link that leaves the top dir, dangles
+ * or loops: such a link is not listed at all, as its request would be a 403
+ * or 404, and its target's size and date are none of the client's business.
+ * Without openat2 (before Linux 5.6) requests refuse every symlink, and so
+ * does this. O_PATH: nothing is opened for reading, so a FIFO or a device
+ * behind the link cannot block or react. */
+static int
+stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, struct stat *st)
+{
+	char rel[4096];
+	int n = snprintf(rel, sizeof rel, "%.*s%s", (int)len, dir, name);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return -1;
+	struct open_how how = {
+	    .flags = O_PATH | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
+	if (fd < 0)
+		return -1;
+	int r = fstat((int)fd, st);
+	close((int)fd);
+	return r == 0 ? 0 : -1;
+}
+
+/* Reads the entries of dir (hidden ones unless --dotfiles). Entries are
+ * stat'ed without following symlinks; a symlink is listed as what it leads
+ * to only when that lies beneath the top dir (see stat_link_beneath). */
 static struct entry *
-read_entries(int dirfd, int dotfiles, size_t *count, int *cut)
+read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, size_t *count,
+             int *cut)
 {
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -255,8 +287,10 @@ read_entries(int dirfd, int dotfiles, size_t *count, int *cut)
 			break;
 		}
 		struct stat st;
-		if (fstatat(dirfd, name, &st, 0) != 0)
-			continue; /* dangling symlink */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* gone meanwhile */
+		if (S_ISLNK(st.st_mode) && stat_link_beneath(rootfd, dir, len, name, &st) != 0)
+			continue; /* leaves the top dir, dangles or loops */
 		if (n == cap) {
 			struct entry *bigger = realloc(e, 2 * cap * sizeof *e);
 			if (!bigger)
@@ -297,7 +331,8 @@ listing_respond(struct conn *c, const struct http_request *req, const char *dir,
 	}
 	size_t n = 0;
 	int cut = 0;
-	struct entry *e = read_entries(dirfd, c->srv->cfg->dotfiles, &n, &cut);
+	struct entry *e =
+	    read_entries(c->srv->rootfd, dirfd, dir, len, c->srv->cfg->dotfiles, &n, &cut);
 	close(dirfd);
 	int fd = e ? memfd_create("listing", MFD_CLOEXEC) : -1;
 	if (fd < 0) {

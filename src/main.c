@@ -125,6 +125,23 @@ listen_error(const char *host, int port, int err)
 	}
 }
 
+/* --chroot=DIR must contain the top dir: its fd stays open across the
+ * chroot, and a top dir outside the jail would be a way out of it. Both
+ * are resolved (the top dir may be relative, either may be a symlink). */
+static void
+check_chroot_contains(const char *chroot_dir, const char *top_dir)
+{
+	char jail[PATH_MAX], top[PATH_MAX];
+	if (!realpath(chroot_dir, jail))
+		die_usage("--chroot '%s': %s", chroot_dir, strerror(errno));
+	if (!realpath(top_dir, top))
+		die_usage("top dir '%s': %s", top_dir, strerror(errno));
+	size_t n = strlen(jail);
+	if (strcmp(jail, "/") != 0 &&
+	    !(strncmp(top, jail, n) == 0 && (top[n] == '\0' || top[n] == '/')))
+		die_usage("--chroot '%s' does not contain the top dir '%s'", chroot_dir, top_dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -168,6 +185,8 @@ main(int argc, char **argv)
 	if (rootfd < 0)
 		die_usage("top dir '%s': %s", cfg->top_dir,
 		          errno == ENOTDIR ? "not a directory" : strerror(errno));
+	if (o->chroot_dir && !o->chroot_top)
+		check_chroot_contains(o->chroot_dir, cfg->top_dir);
 
 	raise_fd_limit(cfg->max_conns);
 	/* lfds[w * nl + k]: listener k of worker w (one row without --workers). */
@@ -244,8 +263,6 @@ main(int argc, char **argv)
 		char err[256];
 		if (privileges_drop(o->user, o->group, o->chroot_dir, err, sizeof err) < 0)
 			die_usage("%s", err);
-		if (o->chroot_dir && !o->user)
-			log_warn("chroot without --user: root can leave a chroot");
 	}
 
 	/* --workers: from here on the master only supervises; each worker
@@ -258,6 +275,10 @@ main(int argc, char **argv)
 	}
 
 	if (worker < 0) {
+		/* Last, so a startup error stays the one line on stderr. */
+		if (geteuid() == 0 && !o->user)
+			log_warn("running as root without --user; consider --user www-data%s",
+			         o->chroot_dir ? " (root can leave a chroot)" : "");
 		if (!cfg->quiet) {
 			for (unsigned i = 0; i < nl; i++) {
 				char addr[64];

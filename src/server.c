@@ -111,15 +111,60 @@ server_kick(struct server *srv, struct conn *c)
 		run(srv, c);
 }
 
+/* Shed clients are reported in one line at most this often. */
+#define SHS_SHED_LOG_MS 1000
+
+/* Why a client was shed. */
+enum shed_reason {
+	SHED_TABLE_FULL, /* --max-connections reached */
+	SHED_NO_FDS,     /* EMFILE/ENFILE */
+	SHED_REASONS,
+};
+
+/* Clients shed since the last report. A flood of clients would otherwise be
+ * a flood of log lines: the count is reported at most once a second. One
+ * server per process (workers are processes), so file scope will do. */
+static struct {
+	unsigned long count[SHED_REASONS];
+	uint64_t last_ms; /* when the last line was written; 0: never */
+} shed_log;
+
+/* Writes the pending count if a second has passed since the last line (or
+ * there was none yet), or now if force (the server stops). */
+static void
+shed_report(const struct server *srv, int force)
+{
+	unsigned long full = shed_log.count[SHED_TABLE_FULL], nofd = shed_log.count[SHED_NO_FDS];
+	if (full + nofd == 0 ||
+	    (!force && shed_log.last_ms && srv->now_ms - shed_log.last_ms < SHS_SHED_LOG_MS))
+		return;
+	log_warn("%lu connection(s) shed in the last second (%s%s%s)", full + nofd,
+	         full ? "table full" : "", full && nofd ? ", " : "",
+	         nofd ? "out of file descriptors" : "");
+	shed_log.count[SHED_TABLE_FULL] = shed_log.count[SHED_NO_FDS] = 0;
+	shed_log.last_ms = srv->now_ms ? srv->now_ms : 1;
+}
+
+/* When shed_report has a line to write, or UINT64_MAX. */
+static uint64_t
+shed_report_due(void)
+{
+	if (shed_log.count[SHED_TABLE_FULL] + shed_log.count[SHED_NO_FDS] == 0)
+		return UINT64_MAX;
+	return shed_log.last_ms + SHS_SHED_LOG_MS;
+}
+
 /* Sheds a client we cannot take: a short 503 and close, never a hang. */
 static void
-shed(int fd)
+shed(struct server *srv, int fd, enum shed_reason why)
 {
 	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
 	                           "Content-Length: 0\r\nConnection: close\r\n\r\n";
 	ssize_t n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)n;
 	close(fd);
+	shed_log.count[why]++;
+	shed_report(srv, 0);
 }
 
 /* A free slot: a reused one first (its pages are already resident), else
@@ -189,9 +234,8 @@ accept_clients(struct server *srv, struct server_listener *l)
 					srv->spare_fd = -1;
 					int extra = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 					if (extra >= 0)
-						shed(extra);
+						shed(srv, extra, SHED_NO_FDS);
 					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-					log_warn("out of file descriptors: shedding new clients");
 					if (extra >= 0 && srv->spare_fd >= 0)
 						continue;
 				}
@@ -205,7 +249,7 @@ accept_clients(struct server *srv, struct server_listener *l)
 		}
 		struct conn *c = take_slot(srv);
 		if (!c) {
-			shed(fd);
+			shed(srv, fd, SHED_TABLE_FULL);
 			continue;
 		}
 		srv->active++;
@@ -339,6 +383,8 @@ wait_time(const struct server *srv)
 		next = srv->stop_deadline_ms;
 	if (srv->live_next_ms < next)
 		next = srv->live_next_ms;
+	if (shed_report_due() < next)
+		next = shed_report_due();
 	/* Log lines a full pipe did not take: no edge tells us when it
 	 * drains, so look again shortly. */
 	if (srv->access_log.len && srv->now_ms + SHS_LOG_RETRY_MS < next)
@@ -395,8 +441,9 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
-		/* File changes first: a request in this batch must not get a
-		 * cached answer the events already made stale. */
+		/* File changes first, so the queue stays short; requests read
+		 * later in the batch (accept keeps going) are covered by the
+		 * drain cache_lookup does before every hit. */
 		for (int i = 0; i < n; i++)
 			if (*(enum obj_kind *)events[i].data.ptr == OBJ_INOTIFY)
 				cache_apply_events(&srv->cache);
@@ -431,6 +478,7 @@ server_run(struct server *srv)
 		run_ready(srv);
 		srv->live_next_ms = live_tick(srv);
 		expire_timers(srv);
+		shed_report(srv, 0);
 		free_released(srv);
 		if (srv->access_log.len)
 			accesslog_flush(&srv->access_log);
@@ -540,6 +588,7 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 void
 server_free(struct server *srv)
 {
+	shed_report(srv, 1);
 	accesslog_close(&srv->access_log);
 	if (srv->conns) {
 		for (unsigned i = 0; i < srv->used_slots; i++)

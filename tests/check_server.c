@@ -1212,7 +1212,11 @@ START_TEST(test_big_client_abort)
 		usleep(20000);
 	}
 	h_conn_close(&c);
-	usleep(50000);
+	/* The server notices the abort and closes the file and the socket:
+	 * back to the fixture's fd count (not a fixed wait). */
+	int fds = h_settled_fds(fx.srv.pid, fx.fds, 10000);
+	ck_assert_msg(fds == fx.fds, "after the client aborted, the server holds %d fds, not %d",
+	              fds, fx.fds);
 	/* The server carries on. */
 	get_fresh(&c, &r, "/file.txt");
 	expect_file(&r, "file.txt");
@@ -1259,7 +1263,17 @@ START_TEST(test_sigterm_during_download)
 	read_big(&c, &m, &off, 1 << 20, 1 << 16, 0);
 	/* The server is now blocked on a full socket buffer. */
 	ck_assert(kill(s.pid, SIGTERM) == 0);
-	usleep(200000);
+	/* Stopping closes the listener: wait until connecting is refused
+	 * rather than for a fixed time (the check below holds either way). */
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int probe;
+	while ((probe = h_connect(s.port, 0)) >= 0 && elapsed_s(&t0) < 10) {
+		h_close(probe);
+		usleep(2000);
+	}
+	if (probe >= 0)
+		h_close(probe);
 	ck_assert_msg(!new_connection_served(s.port), "served a new connection after SIGTERM");
 	read_big(&c, &m, &off, m.size, 1 << 20, 0);
 	H_ASSERT_CLOSED(&c);

@@ -1252,10 +1252,22 @@ START_TEST(test_log_flushed_after_stall)
 	start_own(&s, "stall", extra, log);
 	pid_t w[2];
 	expect_two_workers(s.pid, w);
-	enum { N = 80 }; /* ~88 KB of lines: more than the pipe, less than a buffer */
+	enum { N = 130 }; /* ~83 KB of ~640-byte lines: more than the pipe, less than two buffers */
 	for (int i = 0; i < N; i++)
 		ck_assert_msg(get_404(s.port, i, 3000), "request %d not answered", i);
-	sleep_ms(300);
+	/* The stall is real once the pipe is full: the workers' writes (whole
+	 * lines, at most PIPE_BUF bytes, each in its own pipe page when it
+	 * cannot join the last one) get EAGAIN and the pipe stops filling.
+	 * Wait for that (the queued bytes hold still for 50 ms) rather than
+	 * for a fixed time; all N lines are more than the pipe can hold. */
+	int queued = -1, still = 0;
+	for (long long end = now_ms() + 5000; still < 5 && now_ms() < end; sleep_ms(10)) {
+		int q = 0;
+		ck_assert(ioctl(s.out_fd, FIONREAD, &q) == 0);
+		still = q > 0 && q == queued ? still + 1 : 0;
+		queued = q;
+	}
+	ck_assert_msg(still == 5, "the access-log pipe kept changing for 5 s (%d bytes)", queued);
 	int lines = read_log_lines(s.out_fd, N, 3000);
 	char tail[2048];
 	h_tail_file(log, tail, sizeof tail);
