@@ -386,11 +386,10 @@ START_TEST(test_daemon_chroot_detaches)
 	ck_assert_msg(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "prctl: %s", strerror(errno));
 	char *dir = h_mkdtemp();
 	char www[PATH_MAX], jail[PATH_MAX], pidfile[PATH_MAX];
-	join(www, dir, "www");
-	join(jail, dir, "jail"); /* no /dev in it */
+	join(jail, dir, "jail"); /* no /dev in it; it holds the top dir */
+	join(www, jail, "www");
 	join(pidfile, dir, "shs.pid");
-	h_write_str(dir, "www/x.txt", X_BODY);
-	h_mkdir(dir, "jail");
+	h_write_str(dir, "jail/www/x.txt", X_BODY);
 	char asan[512];
 	const char *prev = getenv("ASAN_OPTIONS");
 	char *saved = prev ? strdup(prev) : NULL;
