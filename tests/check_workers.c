@@ -40,13 +40,8 @@
 
 /* ---- small helpers ---- */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* The harness clock, signed for the differences taken below. */
+#define now_ms() ((long long)h_now_ms())
 
 static void
 sleep_ms(long ms)
@@ -1255,7 +1250,15 @@ START_TEST(test_log_flushed_after_stall)
 	enum { N = 80 }; /* ~88 KB of lines: more than the pipe, less than a buffer */
 	for (int i = 0; i < N; i++)
 		ck_assert_msg(get_404(s.port, i, 3000), "request %d not answered", i);
-	sleep_ms(300);
+	/* The stall itself: wait until the workers have filled the pipe (up to
+	 * the last line that did not fit) rather than for a fixed time. */
+	int pipe_sz = fcntl(s.out_fd, F_GETPIPE_SZ);
+	ck_assert_msg(pipe_sz > 0, "F_GETPIPE_SZ: %s", strerror(errno));
+	long long fill_end = now_ms() + h_ms(3000);
+	int queued = 0;
+	while (now_ms() < fill_end && ioctl(s.out_fd, FIONREAD, &queued) == 0 &&
+	       queued < pipe_sz - 4096)
+		sleep_ms(10);
 	int lines = read_log_lines(s.out_fd, N, 3000);
 	char tail[2048];
 	h_tail_file(log, tail, sizeof tail);
