@@ -786,6 +786,26 @@ h_connect_family(int family, int port, int rcvbuf)
 	return -1;
 }
 
+int
+h_connect_nb(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 void
 h_reset_close(int fd)
 {
@@ -1423,6 +1443,29 @@ h_run_ex(const char *bin, const char *const *args, const char *const *env, struc
 }
 
 /* ---- more about responses ---- */
+
+int
+h_parse_head(const void *buf, size_t len, struct h_resp *r, size_t *head_len)
+{
+	memset(r, 0, sizeof *r);
+	const unsigned char *end = len >= 4 ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
+	if (!end) {
+		snprintf(r->err, sizeof r->err, "no complete response head in %zu bytes: '%.200s'",
+		         len, (const char *)buf);
+		return H_BAD;
+	}
+	size_t n = (size_t)(end - (const unsigned char *)buf) + 2;
+	r->head = malloc(n + 1);
+	ck_assert(r->head != NULL);
+	memcpy(r->head, buf, n);
+	r->head[n] = '\0';
+	*head_len = n + 2;
+	if (memchr(r->head, '\0', n)) {
+		snprintf(r->err, sizeof r->err, "NUL in response head");
+		return H_BAD;
+	}
+	return parse_head(r, r->head);
+}
 
 long long
 h_content_length(const struct h_resp *r)

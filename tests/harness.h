@@ -189,6 +189,10 @@ int h_run_ex(const char *bin, const char *const *args, const char *const *env, s
 int h_connect(int port, int rcvbuf);
 /* The same to ::1 (family AF_INET6) or 127.0.0.1 (AF_INET). */
 int h_connect_family(int family, int port, int rcvbuf);
+/* A non-blocking socket connecting to 127.0.0.1:port (the connect may be
+ * in progress: wait for POLLOUT, then SO_ERROR), for tests that drive many
+ * clients from one poll loop. Not tracked: close() it. -1 with errno. */
+int h_connect_nb(int port);
 /* Aborts a connection: SO_LINGER 0, so close() sends an RST. */
 void h_reset_close(int fd);
 /* Waits until the peer closes a socket we do not write to: the ms since
@@ -264,6 +268,10 @@ void h_resp_free(struct h_resp *r);
 /* A response framed as RFC 9112 6.3 says: no body after HEAD (head_request)
  * or for 1xx, 204 and 304, else Content-Length bytes, else up to EOF. */
 int h_read_framed(struct h_conn *c, struct h_resp *r, int head_request);
+/* Parses the response head at the start of buf (len bytes): H_OK and
+ * *head_len (through the blank line), or H_BAD (no complete head, or a
+ * malformed one; see r->err). h_resp_free after either. */
+int h_parse_head(const void *buf, size_t len, struct h_resp *r, size_t *head_len);
 /* Content-Length as a number, or -1 if absent or malformed. */
 long long h_content_length(const struct h_resp *r);
 /* Whether the response says Connection: close. */
