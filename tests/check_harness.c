@@ -787,6 +787,22 @@ h_connect_family(int family, int port, int rcvbuf)
 }
 
 int
+h_listen_socket(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof in;
+	ck_assert_msg(bind(fd, (struct sockaddr *)&in, sizeof in) == 0, "bind: %s",
+	              strerror(errno));
+	ck_assert_msg(listen(fd, 16) == 0, "listen: %s", strerror(errno));
+	ck_assert(getsockname(fd, (struct sockaddr *)&in, &len) == 0);
+	*port = ntohs(in.sin_port);
+	return fd;
+}
+
+int
 h_connect_nb(int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

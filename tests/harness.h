@@ -189,6 +189,9 @@ int h_run_ex(const char *bin, const char *const *args, const char *const *env, s
 int h_connect(int port, int rcvbuf);
 /* The same to ::1 (family AF_INET6) or 127.0.0.1 (AF_INET). */
 int h_connect_family(int family, int port, int rcvbuf);
+/* A listening TCP socket of ours on 127.0.0.1, port 0 (asserts); *port gets
+ * its port. For socket activation, or to hold a port busy. */
+int h_listen_socket(int *port);
 /* A non-blocking socket connecting to 127.0.0.1:port (the connect may be
  * in progress: wait for POLLOUT, then SO_ERROR), for tests that drive many
  * clients from one poll loop. Not tracked: close() it. -1 with errno. */
