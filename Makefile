@@ -58,7 +58,7 @@ test check: $(BIN) $(RUNNER)
 	SHS_BIN=$(abspath $(BIN)) ./$(RUNNER)
 
 asan:
-	$(MAKE) BUILD=build-asan BIN=build-asan/simple-http-server CFLAGS="-O1 -g" \
+	SHS_TEST_TIME_SCALE=$${SHS_TEST_TIME_SCALE:-3} $(MAKE) BUILD=build-asan BIN=build-asan/simple-http-server CFLAGS="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
 
 # libFuzzer harnesses (clang): each runs FUZZ_SECONDS on a corpus seeded from

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -128,6 +131,16 @@ h_mkfifo(const char *base, const char *rel)
 		ck_abort_msg("mkfifo %s: %s", path, strerror(errno));
 }
 
+void
+h_set_mtime(const char *base, const char *rel, long long sec, long nsec)
+{
+	char path[PATH_MAX];
+	join(path, sizeof path, base, rel);
+	const struct timespec ts[2] = {{(time_t)sec, nsec}, {(time_t)sec, nsec}};
+	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) != 0)
+		ck_abort_msg("utimensat %s: %s", path, strerror(errno));
+}
+
 static uint64_t
 splitmix64(uint64_t x)
 {
@@ -237,6 +250,65 @@ h_rmtree(const char *path)
 		(void)nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- time ---- */
+
+uint64_t
+h_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+double
+h_time_scale(void)
+{
+	static double scale;
+	if (scale > 0)
+		return scale;
+	const char *v = getenv("SHS_TEST_TIME_SCALE");
+	char *end = NULL;
+	double x = v && *v ? strtod(v, &end) : 1;
+	if (v && *v && (*end != '\0' || !(x > 0) || x > 1000)) {
+		fprintf(stderr, "SHS_TEST_TIME_SCALE='%s' is not a number in (0, 1000]; using 1\n",
+		        v);
+		x = 1;
+	}
+	scale = x;
+	return scale;
+}
+
+int
+h_ms(int ms)
+{
+	double x = (double)ms * h_time_scale();
+	if (x >= (double)INT_MAX)
+		return INT_MAX;
+	int r = (int)x;
+	return r < x ? r + 1 : r;
+}
+
+void
+h_sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+long
+h_poll(int (*cond)(void *arg), void *arg, int timeout_ms)
+{
+	uint64_t t0 = h_now_ms(), end = t0 + (uint64_t)h_ms(timeout_ms);
+	for (;;) {
+		if (cond(arg))
+			return (long)(h_now_ms() - t0);
+		if (h_now_ms() >= end)
+			return -1;
+		h_sleep_ms(5);
+	}
+}
+
 /* ---- processes ---- */
 
 const char *
@@ -246,52 +318,102 @@ h_bin(void)
 	return b && b[0] ? b : NULL;
 }
 
-static uint64_t
-now_ms(void)
+/* What spawn() sets up besides stdout and stderr. */
+struct spawn_opts {
+	const char *const *env; /* "NAME=value" */
+	unsigned long nofile;   /* > 0: RLIMIT_NOFILE */
+	int listen_fd;          /* > 0: becomes fd 3, with LISTEN_FDS/LISTEN_PID */
+	const struct passwd *pw; /* become this user before exec, or NULL */
+};
+
+/* setenv of "NAME=value" (child side: no assertions). */
+static int
+put_env(const char *assignment)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	char name[256];
+	const char *eq = strchr(assignment, '=');
+	size_t n = eq ? (size_t)(eq - assignment) : 0;
+	if (n == 0 || n >= sizeof name)
+		return -1;
+	memcpy(name, assignment, n);
+	name[n] = '\0';
+	return setenv(name, eq + 1, 1);
 }
 
 /* fork+exec with the given stdout/stderr; stdin is /dev/null. The child
  * dies with its parent (PR_SET_PDEATHSIG), so a failed test that forgot its
- * server, or a crashed runner, leaves nothing behind. */
+ * server, or a crashed runner, leaves nothing behind. Signals the runner
+ * may have ignored (nohup) or blocked are reset: an ignored SIGHUP would
+ * never reach the server's signalfd. */
 static pid_t
-spawn(const char *const *argv, int out_fd, int err_fd)
+spawn_ex(const char *const *argv, int out_fd, int err_fd, const struct spawn_opts *o)
 {
 	pid_t parent = getpid();
+	fflush(NULL);
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
 		_exit(126);
+	static const int sigs[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE};
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
 	int in = open("/dev/null", O_RDONLY);
 	if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
 		_exit(126);
-	/* Only 0-2 for the server: Check's own files stay out of its fd count. */
-	close_range(3, ~0U, 0);
+	unsigned first_closed = 3;
+	if (o && o->listen_fd > 0) {
+		if ((o->listen_fd == 3 ? fcntl(3, F_SETFD, 0) : dup2(o->listen_fd, 3)) < 0)
+			_exit(126);
+		char pidbuf[24];
+		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)getpid());
+		if (setenv("LISTEN_FDS", "1", 1) != 0 || setenv("LISTEN_PID", pidbuf, 1) != 0)
+			_exit(126);
+		first_closed = 4;
+	}
+	for (size_t i = 0; o && o->env && o->env[i]; i++)
+		if (put_env(o->env[i]) != 0)
+			_exit(126);
+	/* Only 0-2 (and a passed socket) for the server: Check's own files
+	 * stay out of its fd count and its limit. */
+	close_range(first_closed, ~0U, 0);
+	if (o && o->nofile > 0) {
+		struct rlimit rl = {o->nofile, o->nofile};
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			_exit(125);
+	}
+	if (o && o->pw) {
+		gid_t gid = o->pw->pw_gid;
+		if (setgroups(1, &gid) != 0 || setgid(gid) != 0 || setuid(o->pw->pw_uid) != 0)
+			_exit(126);
+		/* setuid cleared PDEATHSIG for an unprivileged child: set it again. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+			_exit(126);
+	}
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
+}
+
+static pid_t
+spawn(const char *const *argv, int out_fd, int err_fd)
+{
+	return spawn_ex(argv, out_fd, err_fd, NULL);
 }
 
 int
 h_wait_exit(pid_t pid, int timeout_ms, int *status)
 {
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = h_now_ms() + (uint64_t)h_ms(timeout_ms);
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (now_ms() >= end)
+		if (h_now_ms() >= end)
 			return -1;
 		usleep(5000);
 	}
@@ -301,7 +423,64 @@ int
 h_server_start(struct h_server *s, const char *root, const char *log_path, const char *const *extra,
                char *err, size_t errcap)
 {
-	const char *bin = h_bin();
+	struct h_start o = {.root = root, .args = extra, .log_path = log_path};
+	return h_server_start_ex(s, &o, err, errcap);
+}
+
+int
+h_parse_listening(const char *line, const char *host)
+{
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "listening on http://%s:", host);
+	size_t n = strlen(prefix);
+	if (strncmp(line, prefix, n) != 0)
+		return -1;
+	const char *p = line + n;
+	long port = 0;
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9' && port <= 65535)
+		port = port * 10 + (*p++ - '0');
+	if (port < 1 || port > 65535 || strcmp(p, "/\n") != 0)
+		return -1;
+	return (int)port;
+}
+
+int
+h_read_line(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	uint64_t end = h_now_ms() + (uint64_t)h_ms(timeout_ms);
+	size_t n = 0;
+	while (n + 1 < cap) {
+		uint64_t now = h_now_ms();
+		if (now >= end)
+			break;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)(end - now));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		char c;
+		ssize_t k = read(fd, &c, 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		buf[n++] = c;
+		if (c == '\n') {
+			buf[n] = '\0';
+			return (int)n;
+		}
+	}
+	buf[n] = '\0';
+	return -1;
+}
+
+int
+h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t errcap)
+{
+	const char *bin = o->bin ? o->bin : h_bin();
 	s->pid = -1;
 	s->port = -1;
 	s->out_fd = -1;
@@ -309,61 +488,69 @@ h_server_start(struct h_server *s, const char *root, const char *log_path, const
 		snprintf(err, errcap, "SHS_BIN is not set (run through `make test`)");
 		return -1;
 	}
-	const char *argv[32] = {bin, "--top-dir", root, "--port", "0"};
-	size_t argc = 5;
-	for (size_t i = 0; extra && extra[i] && argc < 31; i++)
-		argv[argc++] = extra[i];
+	const char *argv[48] = {bin};
+	size_t argc = 1;
+	if (o->root) {
+		argv[argc++] = "--top-dir";
+		argv[argc++] = o->root;
+		argv[argc++] = "--port";
+		argv[argc++] = "0";
+	}
+	for (size_t i = 0; o->args && o->args[i]; i++) {
+		if (argc == sizeof argv / sizeof argv[0] - 1) {
+			snprintf(err, errcap, "too many arguments");
+			return -1;
+		}
+		argv[argc++] = o->args[i];
+	}
 	argv[argc] = NULL;
 
-	int pfd[2];
-	if (pipe2(pfd, O_CLOEXEC) != 0) {
+	const struct passwd *pw = NULL;
+	if (o->user && !(pw = getpwnam(o->user))) {
+		snprintf(err, errcap, "no user %s", o->user);
+		return -1;
+	}
+	int pfd[2] = {o->line_fd, o->out_fd};
+	if (o->out_fd <= 0 && pipe2(pfd, O_CLOEXEC) != 0) {
 		snprintf(err, errcap, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int logfd = open(o->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (logfd < 0) {
-		snprintf(err, errcap, "open %s: %s", log_path, strerror(errno));
+		snprintf(err, errcap, "open %s: %s", o->log_path, strerror(errno));
 		close(pfd[0]);
 		close(pfd[1]);
 		return -1;
 	}
-	s->pid = spawn(argv, pfd[1], logfd);
-	close(pfd[1]);
+	struct spawn_opts so = {
+	    .env = o->env, .nofile = o->nofile, .listen_fd = o->listen_fd, .pw = pw};
+	s->pid = spawn_ex(argv, pfd[1], logfd, &so);
+	close(pfd[1]); /* the server holds it now */
 	close(logfd);
 	s->out_fd = pfd[0];
 	if (s->pid < 0) {
 		snprintf(err, errcap, "fork: %s", strerror(errno));
 		close(pfd[0]);
+		s->out_fd = -1;
 		return -1;
 	}
+	if (o->no_wait)
+		return 0;
 
 	/* The startup line, read with a deadline (ASan starts slowly). */
 	char line[256];
-	size_t n = 0;
-	uint64_t end = now_ms() + 15000;
-	while (n == 0 || line[n - 1] != '\n') {
-		struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
-		uint64_t now = now_ms();
-		int pr = now < end ? poll(&p, 1, (int)(end - now)) : 0;
-		if (pr < 0 && errno == EINTR)
-			continue;
-		ssize_t r = pr > 0 ? read(s->out_fd, line + n, 1) : -1;
-		if (r <= 0 || n + 1 >= sizeof line) {
-			line[n] = '\0';
-			snprintf(err, errcap, "no startup line from %s (got '%s'; log %s)", bin,
-			         line, log_path);
-			h_server_stop(s, 2000);
-			return -1;
-		}
-		n++;
+	const char *host = o->host ? o->host : "127.0.0.1";
+	if (h_read_line(s->out_fd, line, sizeof line, 15000) < 0) {
+		snprintf(err, errcap, "no startup line from %s within %d ms (got '%s'; log %s)",
+		         bin, h_ms(15000), line, o->log_path);
+		h_server_stop(s, 2000);
+		return -1;
 	}
-	line[n] = '\0';
-	int port = -1;
-	char want[96];
-	if (sscanf(line, "listening on http://127.0.0.1:%d/", &port) == 1)
-		snprintf(want, sizeof want, "listening on http://127.0.0.1:%d/\n", port);
-	if (port <= 0 || port > 65535 || strcmp(line, want) != 0) {
-		snprintf(err, errcap, "bad startup line: '%s'", line);
+	int port = h_parse_listening(line, host);
+	if (port < 0) {
+		snprintf(err, errcap,
+		         "bad startup line: '%s' (want 'listening on http://%s:PORT/')", line,
+		         host);
 		h_server_stop(s, 2000);
 		return -1;
 	}
@@ -374,9 +561,15 @@ h_server_start(struct h_server *s, const char *root, const char *log_path, const
 int
 h_server_stop(struct h_server *s, int timeout_ms)
 {
+	return h_server_stop_sig(s, SIGTERM, timeout_ms);
+}
+
+int
+h_server_stop_sig(struct h_server *s, int sig, int timeout_ms)
+{
 	int status = -1;
 	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
+		kill(s->pid, sig);
 		if (h_wait_exit(s->pid, timeout_ms, &status) != 0) {
 			kill(s->pid, SIGKILL);
 			(void)h_wait_exit(s->pid, 5000, &status);
@@ -484,10 +677,10 @@ h_run_cli(const char *const *args, struct h_run *r, int timeout_ms)
 	struct pollfd p[2] = {{.fd = out[0], .events = POLLIN}, {.fd = err[0], .events = POLLIN}};
 	char *dst[2] = {r->out, r->err};
 	size_t *len[2] = {&r->out_len, &r->err_len};
-	uint64_t end = now_ms() + (uint64_t)timeout_ms;
+	uint64_t end = h_now_ms() + (uint64_t)h_ms(timeout_ms);
 	int open_pipes = 2, timed_out = 0;
 	while (open_pipes > 0) {
-		uint64_t now = now_ms();
+		uint64_t now = h_now_ms();
 		if (now >= end) {
 			timed_out = 1;
 			break;
@@ -516,7 +709,7 @@ h_run_cli(const char *const *args, struct h_run *r, int timeout_ms)
 			close(p[i].fd);
 	r->out[r->out_len] = '\0';
 	r->err[r->err_len] = '\0';
-	uint64_t now = now_ms();
+	uint64_t now = h_now_ms();
 	int left = timed_out || now >= end ? 0 : (int)(end - now);
 	if (timed_out || h_wait_exit(pid, left, &r->status) != 0) {
 		kill(pid, SIGKILL);
@@ -563,23 +756,41 @@ h_close_all(void)
 int
 h_connect(int port, int rcvbuf)
 {
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return h_connect_family(AF_INET, port, rcvbuf);
+}
+
+int
+h_connect_family(int family, int port, int rcvbuf)
+{
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = {H_RECV_TIMEOUT_MS / 1000, (H_RECV_TIMEOUT_MS % 1000) * 1000};
+	int ms = h_ms(H_RECV_TIMEOUT_MS);
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-	struct sockaddr_in sa = {
-	    .sin_family = AF_INET,
-	    .sin_port = htons((uint16_t)port),
-	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-	};
+	struct sockaddr_storage ss;
+	socklen_t len;
+	memset(&ss, 0, sizeof ss);
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		in6->sin6_addr = in6addr_loopback;
+		len = sizeof *in6;
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof *in;
+	}
 	for (;;) {
-		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 			track(fd);
 			return fd;
 		}
@@ -590,6 +801,78 @@ h_connect(int port, int rcvbuf)
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+int
+h_listen_socket(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof in;
+	ck_assert_msg(bind(fd, (struct sockaddr *)&in, sizeof in) == 0, "bind: %s",
+	              strerror(errno));
+	ck_assert_msg(listen(fd, 16) == 0, "listen: %s", strerror(errno));
+	ck_assert(getsockname(fd, (struct sockaddr *)&in, &len) == 0);
+	*port = ntohs(in.sin_port);
+	return fd;
+}
+
+int
+h_connect_nb(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in sa = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+void
+h_reset_close(int fd)
+{
+	struct linger lg = {1, 0};
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	h_close(fd);
+}
+
+long
+h_wait_closed(int fd, uint64_t since, uint64_t deadline, size_t *got)
+{
+	*got = 0;
+	for (;;) {
+		uint64_t t = h_now_ms();
+		if (t >= deadline)
+			return -1;
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int pr = poll(&p, 1, (int)(deadline - t));
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr <= 0)
+			return -1;
+		unsigned char buf[4096];
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n > 0) {
+			*got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (*got)
+			return -1;
+		return (long)(h_now_ms() - since);
+	}
 }
 
 int
@@ -630,9 +913,23 @@ h_strerror(int rc)
 void
 h_conn_open(struct h_conn *c, int port)
 {
+	h_conn_open_ex(c, AF_INET, port, 0);
+}
+
+void
+h_conn_open_ex(struct h_conn *c, int family, int port, int rcvbuf)
+{
 	c->off = c->len = 0;
-	c->fd = h_connect(port, 0);
-	ck_assert_msg(c->fd >= 0, "connect to port %d: %s", port, strerror(errno));
+	c->fd = h_connect_family(family, port, rcvbuf);
+	ck_assert_msg(c->fd >= 0, "connect to %s port %d: %s",
+	              family == AF_INET6 ? "::1" : "127.0.0.1", port, strerror(errno));
+}
+
+void
+h_conn_attach(struct h_conn *c, int fd)
+{
+	c->fd = fd;
+	c->off = c->len = 0;
 }
 
 void
@@ -772,6 +1069,12 @@ parse_head(struct h_resp *r, char *head)
 			         line);
 			return H_BAD;
 		}
+		if (memchr(line, '\r', (size_t)(eol - line)) ||
+		    memchr(line, '\n', (size_t)(eol - line))) {
+			snprintf(r->err, sizeof r->err, "bare CR or LF in the header line '%.*s'",
+			         (int)(eol - line), line);
+			return H_BAD;
+		}
 		*colon = '\0';
 		for (char *p = line; p < colon; p++) {
 			if (*p <= ' ' || *p >= 0x7f) {
@@ -821,12 +1124,22 @@ h_read_head(struct h_conn *c, struct h_resp *r)
 	}
 }
 
+static int read_body(struct h_conn *c, struct h_resp *r, int no_body);
+
 int
 h_read_response(struct h_conn *c, struct h_resp *r, int no_body)
 {
 	int rc = h_read_head(c, r);
 	if (rc != H_OK)
 		return rc;
+	return read_body(c, r, no_body);
+}
+
+/* The body after a head: none if no_body, else exactly Content-Length. */
+static int
+read_body(struct h_conn *c, struct h_resp *r, int no_body)
+{
+	int rc;
 	r->body = malloc(1);
 	ck_assert(r->body != NULL);
 	r->body[0] = '\0';
@@ -929,7 +1242,8 @@ int
 h_settled_fds(pid_t pid, int want, int timeout_ms)
 {
 	int last = -2, same = 0;
-	for (int waited = 0; waited <= timeout_ms; waited += 20) {
+	uint64_t end = h_now_ms() + (uint64_t)h_ms(timeout_ms);
+	for (;;) {
 		int n = h_count_fds(pid);
 		if (want >= 0 && n == want)
 			return n;
@@ -937,9 +1251,10 @@ h_settled_fds(pid_t pid, int want, int timeout_ms)
 		if (want < 0 && same >= 4)
 			return n;
 		last = n;
-		usleep(20000);
+		if (h_now_ms() > end)
+			return last;
+		h_sleep_ms(20);
 	}
-	return last;
 }
 
 const char *
@@ -982,137 +1297,311 @@ h_teardown_failed(const char *suite)
 	}
 }
 
-/* ---- added for logs ---- */
+/* ---- more about processes and files ---- */
 
-#include <grp.h>
-#include <pwd.h>
-
-extern char **environ;
-
-/* spawn() with a user to become and extra environment entries. */
-static pid_t
-spawn_opts(const char *const *argv, int out_fd, int err_fd, const struct h_start_opts *o)
+char
+h_proc_state(pid_t pid)
 {
-	struct passwd *pw = o->user ? getpwnam(o->user) : NULL;
-	if (o->user && !pw) {
-		errno = ENOENT;
+	char path[64], buf[512];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+int
+h_has_open(pid_t pid, const char *path)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char link[PATH_MAX + 80], target[PATH_MAX];
+		snprintf(link, sizeof link, "%s/%s", dir, e->d_name);
+		ssize_t t = readlink(link, target, sizeof target - 1);
+		if (t <= 0)
+			continue;
+		target[t] = '\0';
+		found = strcmp(target, path) == 0;
+	}
+	closedir(d);
+	return found;
+}
+
+void
+h_raise_nofile(unsigned long need)
+{
+	struct rlimit rl;
+	ck_assert_msg(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit: %s", strerror(errno));
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
+	ck_assert_msg(rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need,
+	              "this test needs %lu fds, the hard limit is %llu", need,
+	              (unsigned long long)rl.rlim_cur);
+}
+
+size_t
+h_count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+struct file_want {
+	const char *path;
+	const char *needle; /* or NULL */
+	size_t lines;
+};
+
+static int
+file_has(void *arg)
+{
+	const struct file_want *w = arg;
+	char *s = h_read_file(w->path, NULL);
+	int ok = s && (w->needle ? strstr(s, w->needle) != NULL : h_count_lines(s) >= w->lines);
+	free(s);
+	return ok;
+}
+
+long
+h_wait_file_contains(const char *path, const char *needle, int timeout_ms)
+{
+	struct file_want w = {path, needle, 0};
+	return h_poll(file_has, &w, timeout_ms);
+}
+
+long
+h_wait_file_lines(const char *path, size_t n, int timeout_ms)
+{
+	struct file_want w = {path, NULL, n};
+	return h_poll(file_has, &w, timeout_ms);
+}
+
+static int
+file_exists(void *arg)
+{
+	return access(arg, F_OK) == 0;
+}
+
+long
+h_wait_exists(const char *path, int timeout_ms)
+{
+	return h_poll(file_exists, (void *)path, timeout_ms);
+}
+
+/* Appends what fd holds right now (non-blocking) to dst; 0 once it is at
+ * EOF or broken, 1 while it may bring more. */
+static int
+drain_now(int fd, char *dst, size_t *len, size_t cap)
+{
+	for (;;) {
+		char scratch[512];
+		size_t room = cap - 1 - *len;
+		ssize_t n =
+		    room > 0 ? read(fd, dst + *len, room) : read(fd, scratch, sizeof scratch);
+		if (n > 0) {
+			if (room > 0)
+				*len += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN;
+	}
+}
+
+int
+h_run_ex(const char *bin, const char *const *args, const char *const *env, struct h_run *r,
+         int timeout_ms)
+{
+	memset(r, 0, sizeof *r);
+	r->status = -1;
+	const char *argv[48] = {bin ? bin : h_bin()};
+	ck_assert_msg(argv[0] != NULL, "SHS_BIN is not set (run through `make test`)");
+	size_t argc = 1;
+	for (size_t i = 0; args[i] && argc < 47; i++)
+		argv[argc++] = args[i];
+	argv[argc] = NULL;
+	int out[2], err[2];
+	ck_assert(pipe2(out, O_CLOEXEC | O_NONBLOCK) == 0 &&
+	          pipe2(err, O_CLOEXEC | O_NONBLOCK) == 0);
+	struct spawn_opts so = {.env = env};
+	uint64_t t0 = h_now_ms(), end = t0 + (uint64_t)h_ms(timeout_ms);
+	pid_t pid = spawn_ex(argv, out[1], err[1], &so);
+	ck_assert_msg(pid > 0, "fork: %s", strerror(errno));
+	r->pid = pid;
+	close(out[1]);
+	close(err[1]);
+	int exited = 0;
+	/* Read while it runs (so a full pipe cannot block it), until it exits. */
+	while (!exited) {
+		pid_t w = waitpid(pid, &r->status, WNOHANG);
+		if (w == pid) {
+			exited = 1;
+			r->ms = (long)(h_now_ms() - t0);
+		}
+		(void)drain_now(out[0], r->out, &r->out_len, sizeof r->out);
+		(void)drain_now(err[0], r->err, &r->err_len, sizeof r->err);
+		if (exited || h_now_ms() >= end)
+			break;
+		struct pollfd p[2] = {{.fd = out[0], .events = POLLIN},
+		                      {.fd = err[0], .events = POLLIN}};
+		(void)poll(p, 2, 5);
+	}
+	close(out[0]);
+	close(err[0]);
+	r->out[r->out_len] = '\0';
+	r->err[r->err_len] = '\0';
+	if (!exited) {
+		kill(pid, SIGKILL);
+		(void)h_wait_exit(pid, 5000, &r->status);
 		return -1;
 	}
-	char *envp[256];
-	size_t n = 0;
-	for (char **e = environ; *e && n < 200; e++)
-		envp[n++] = *e;
-	for (size_t i = 0; o->env && o->env[i] && n < 255; i++)
-		envp[n++] = (char *)o->env[i];
-	envp[n] = NULL;
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		_exit(126);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	int in = open("/dev/null", O_RDONLY);
-	if (in < 0 || dup2(in, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-		_exit(126);
-	close_range(3, ~0U, 0);
-	if (pw &&
-	    (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0))
-		_exit(126);
-	/* setuid cleared PDEATHSIG for an unprivileged child: set it again. */
-	if (pw && prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
-		_exit(126);
-	execve(argv[0], (char *const *)argv, envp);
-	_exit(127);
+	return 0;
 }
+
+/* ---- more about responses ---- */
+
+int
+h_parse_head(const void *buf, size_t len, struct h_resp *r, size_t *head_len)
+{
+	memset(r, 0, sizeof *r);
+	const unsigned char *end = len >= 4 ? memmem(buf, len, "\r\n\r\n", 4) : NULL;
+	if (!end) {
+		snprintf(r->err, sizeof r->err, "no complete response head in %zu bytes: '%.200s'",
+		         len, (const char *)buf);
+		return H_BAD;
+	}
+	size_t n = (size_t)(end - (const unsigned char *)buf) + 2;
+	r->head = malloc(n + 1);
+	ck_assert(r->head != NULL);
+	memcpy(r->head, buf, n);
+	r->head[n] = '\0';
+	*head_len = n + 2;
+	if (memchr(r->head, '\0', n)) {
+		snprintf(r->err, sizeof r->err, "NUL in response head");
+		return H_BAD;
+	}
+	return parse_head(r, r->head);
+}
+
+long long
+h_content_length(const struct h_resp *r)
+{
+	const char *cl = h_header(r, "Content-Length");
+	if (!cl || h_header_count(r, "Content-Length") != 1 || !*cl ||
+	    strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 18)
+		return -1;
+	return strtoll(cl, NULL, 10);
+}
+
+int
+h_says_close(const struct h_resp *r)
+{
+	const char *v = h_header(r, "Connection");
+	return v && strcasecmp(v, "close") == 0;
+}
+
+int
+h_read_framed(struct h_conn *c, struct h_resp *r, int head_request)
+{
+	int rc = h_read_head(c, r);
+	if (rc != H_OK)
+		return rc;
+	int st = r->status;
+	int no_body = head_request || st / 100 == 1 || st == 204 || st == 304;
+	if (no_body || h_header(r, "Content-Length"))
+		return read_body(c, r, no_body);
+	/* No Content-Length: the body runs to EOF. */
+	size_t cap = 4096, n = 0;
+	r->body = malloc(cap + 1);
+	ck_assert(r->body != NULL);
+	for (;;) {
+		if (n == cap) {
+			cap *= 2;
+			r->body = realloc(r->body, cap + 1);
+			ck_assert(r->body != NULL);
+		}
+		long k = h_read_some(c, r->body + n, cap - n);
+		if (k == 0)
+			break;
+		if (k < 0) {
+			r->body[n] = '\0';
+			r->body_len = n;
+			snprintf(r->err, sizeof r->err, "%.100s: body to EOF: %s", r->status_line,
+			         h_strerror((int)k));
+			return (int)k;
+		}
+		n += (size_t)k;
+	}
+	r->body[n] = '\0';
+	r->body_len = n;
+	return H_OK;
+}
+
+void
+h_exchange(int port, const void *raw, size_t len, int until_close, struct h_resp *r)
+{
+	struct h_conn c;
+	h_conn_open(&c, port);
+	h_conn_send_buf(&c, raw, len);
+	int rc = h_read_framed(&c, r, len >= 5 && memcmp(raw, "HEAD ", 5) == 0);
+	ck_assert_msg(rc == H_OK, "response to '%.60s': %s %s", (const char *)raw, h_strerror(rc),
+	              r->err);
+	if (until_close) {
+		size_t extra = 0;
+		rc = h_expect_close(&c, &extra);
+		ck_assert_msg(rc == H_OK,
+		              "after the %d response to '%.40s': expected the close, got %s (%zu "
+		              "stray bytes)",
+		              r->status, (const char *)raw, h_strerror(rc), extra);
+	}
+	h_conn_close(&c);
+}
+
+void
+h_fetch(int port, const char *method, const char *target, const char *headers, struct h_resp *r)
+{
+	char req[8192];
+	int n =
+	    snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\n%s\r\n",
+	             method, target, headers ? headers : "");
+	ck_assert(n > 0 && (size_t)n < sizeof req);
+	h_exchange(port, req, (size_t)n, 1, r);
+}
+
+/* ---- added for logs ---- */
 
 int
 h_server_start_opts(struct h_server *s, const char *root, const char *log_path,
                     const char *const *extra, const struct h_start_opts *o, char *err,
                     size_t errcap)
 {
-	const char *bin = h_bin();
-	s->pid = -1;
-	s->port = -1;
-	s->out_fd = -1;
-	if (!bin) {
-		snprintf(err, errcap, "SHS_BIN is not set (run through `make test`)");
-		return -1;
-	}
-	const char *argv[40] = {bin, "--top-dir", root, "--port", "0"};
-	size_t argc = 5;
-	for (size_t i = 0; extra && extra[i] && argc < 39; i++)
-		argv[argc++] = extra[i];
-	argv[argc] = NULL;
-
-	int child_out = o->out_fd, pfd[2] = {-1, -1};
-	if (child_out < 0) {
-		if (pipe2(pfd, O_CLOEXEC) != 0) {
-			snprintf(err, errcap, "pipe: %s", strerror(errno));
-			return -1;
-		}
-		child_out = pfd[1];
-		s->out_fd = pfd[0];
-	} else {
-		s->out_fd = o->line_fd;
-	}
-	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (logfd < 0) {
-		snprintf(err, errcap, "open %s: %s", log_path, strerror(errno));
-		h_server_stop(s, 0);
-		if (pfd[1] >= 0)
-			close(pfd[1]);
-		return -1;
-	}
-	s->pid = spawn_opts(argv, child_out, logfd, o);
-	int spawn_errno = errno;
-	close(logfd);
-	if (pfd[1] >= 0)
-		close(pfd[1]);
-	else
-		close(o->out_fd); /* the server holds it now */
-	if (s->pid < 0) {
-		snprintf(err, errcap, "fork: %s", strerror(spawn_errno));
-		h_server_stop(s, 0);
-		return -1;
-	}
-
-	char line[256];
-	size_t n = 0;
-	uint64_t end = now_ms() + 15000;
-	while (n == 0 || line[n - 1] != '\n') {
-		struct pollfd p = {.fd = s->out_fd, .events = POLLIN};
-		uint64_t now = now_ms();
-		int pr = now < end ? poll(&p, 1, (int)(end - now)) : 0;
-		if (pr < 0 && errno == EINTR)
-			continue;
-		ssize_t r = pr > 0 ? read(s->out_fd, line + n, 1) : -1;
-		if (r <= 0 || n + 1 >= sizeof line) {
-			line[n] = '\0';
-			snprintf(err, errcap, "no startup line from %s (got '%s'; log %s)", bin,
-			         line, log_path);
-			h_server_stop(s, 2000);
-			return -1;
-		}
-		n++;
-	}
-	line[n] = '\0';
-	int port = -1;
-	char want[96];
-	if (sscanf(line, "listening on http://127.0.0.1:%d/", &port) == 1)
-		snprintf(want, sizeof want, "listening on http://127.0.0.1:%d/\n", port);
-	if (port <= 0 || port > 65535 || strcmp(line, want) != 0) {
-		snprintf(err, errcap, "bad startup line: '%s'", line);
-		h_server_stop(s, 2000);
-		return -1;
-	}
-	s->port = port;
-	return 0;
+	struct h_start st = {
+	    .root = root,
+	    .args = extra,
+	    .log_path = log_path,
+	    .env = o->env,
+	    .out_fd = o->out_fd,
+	    .line_fd = o->line_fd,
+	    .user = o->user,
+	};
+	return h_server_start_ex(s, &st, err, errcap);
 }
 
 const char *

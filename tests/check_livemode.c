@@ -42,13 +42,7 @@
 /* Longer than the server's debounce: changes made before it have been sent. */
 #define SETTLE_MS 300
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
+#define now_ms h_now_ms
 
 /* ---- the document roots ---- */
 

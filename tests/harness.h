@@ -1,7 +1,17 @@
-/* harness.h - what the integration suite (tests/check_server.c) needs to
- * drive the real binary: temporary document roots, starting and stopping
- * SHS_BIN, raw client sockets with receive timeouts, and an HTTP/1.1 response
- * reader strict enough to assert exact bytes.
+/* harness.h - what the integration suites need to drive the real binary:
+ * temporary document roots, starting and stopping SHS_BIN (with options:
+ * environment, RLIMIT_NOFILE, a passed listening socket, failing starts),
+ * raw client sockets with receive timeouts, an HTTP/1.1 response reader
+ * strict enough to assert exact bytes, and polling helpers with deadlines.
+ *
+ * Time: every timeout_ms argument of a harness function is nominal: the
+ * harness multiplies it by h_time_scale() (SHS_TEST_TIME_SCALE, default 1;
+ * `make asan` sets 3), so a loaded or sanitized run gets more time without
+ * editing the tests. Arguments named deadline are absolute h_now_ms() times
+ * and are not scaled again: build them with h_now_ms() + h_ms(x). Suites
+ * scale their own limits with h_ms() too. Never a fixed sleep before an
+ * assertion: poll for something observable (h_poll, h_wait_file_*,
+ * h_settled_fds, h_wait_closed, ...).
  *
  * The code is in tests/check_harness.c: the Makefile links every
  * tests/check_*.c into the runner, and that file defines no suite.
@@ -12,11 +22,28 @@
 
 #include <check.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/types.h>
 
-/* A hung server fails the test after this long instead of hanging the run. */
+/* A hung server fails the test after this long (scaled by h_ms) instead of
+ * hanging the run. */
 #define H_RECV_TIMEOUT_MS 5000
+
+/* ---- time ---- */
+
+/* CLOCK_MONOTONIC in ms. */
+uint64_t h_now_ms(void);
+/* SHS_TEST_TIME_SCALE (a number > 0, read once; default 1). */
+double h_time_scale(void);
+/* ms * h_time_scale(), rounded up: every deadline and time limit. */
+int h_ms(int ms);
+/* Sleeps ms, unscaled. Only for pacing a scenario (a slow reader, a
+ * trickling writer, a poll interval), never to wait for a result. */
+void h_sleep_ms(unsigned ms);
+/* Calls cond(arg) until it returns non-zero or timeout_ms passes: the ms it
+ * took (>= 0), or -1 on timeout. Checks first, then every 5 ms. */
+long h_poll(int (*cond)(void *arg), void *arg, int timeout_ms);
 
 /* Every file the harness writes gets this mtime, so Last-Modified is known. */
 #define H_MTIME 1700000000
@@ -32,6 +59,8 @@ void h_write_str(const char *base, const char *rel, const char *text);
 void h_mkdir(const char *base, const char *rel);
 void h_symlink(const char *base, const char *rel, const char *target);
 void h_mkfifo(const char *base, const char *rel);
+/* Sets base/rel's mtime (and atime), not following a symlink. */
+void h_set_mtime(const char *base, const char *rel, long long sec, long nsec);
 /* size bytes of a pseudo-random (splitmix64) pattern: no two 8-byte words
  * alike, so a resend from the wrong offset cannot compare equal. */
 void h_write_pattern(const char *base, const char *rel, size_t size);
@@ -52,6 +81,28 @@ struct h_server {
 	int out_fd; /* read end of the server's stdout */
 };
 
+/* How h_server_start_ex starts the server. Zero-initialize, then set. */
+struct h_start {
+	const char *bin;         /* NULL: $SHS_BIN */
+	const char *root;        /* "--top-dir ROOT --port 0" first; NULL: neither */
+	const char *const *args; /* then these (NULL-ended; may be NULL) */
+	const char *log_path;    /* stderr is appended there (required) */
+	const char *const *env;  /* "NAME=value" entries set for the server */
+	unsigned long nofile;    /* > 0: its RLIMIT_NOFILE, soft = hard */
+	int listen_fd;           /* > 0: passed as fd 3 with LISTEN_FDS=1 and
+	                          * LISTEN_PID, as systemd does */
+	int no_wait;             /* 1: return once started, without reading the
+	                          * startup line (a start expected to fail, or one
+	                          * the test watches itself); port is then -1 */
+	const char *host;        /* host of the startup line; NULL: 127.0.0.1 */
+	int out_fd, line_fd;     /* out_fd > 0: the server's stdout (a socket or
+	                          * pipe end the test holds; closed here once the
+	                          * server has it), line_fd the end the startup
+	                          * line is read from (becomes s->out_fd); else a
+	                          * pipe */
+	const char *user;        /* run the server as this user, or NULL */
+};
+
 /* $SHS_BIN, or NULL. */
 const char *h_bin(void);
 /* Starts SHS_BIN --top-dir ROOT --port 0 [extra...] (extra ends with NULL;
@@ -60,15 +111,35 @@ const char *h_bin(void);
  * server gets SIGKILL if the process that started it dies. */
 int h_server_start(struct h_server *s, const char *root, const char *log_path,
                    const char *const *extra, char *err, size_t errcap);
+/* The same with options (h_server_start is this with root, extra and
+ * log_path). Waits (15 s, scaled) for the exact line
+ * "listening on http://HOST:PORT/" unless o->no_wait. 0, or -1 with err
+ * (the server is then stopped). */
+int h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t errcap);
 /* SIGTERM, then waits up to timeout_ms (SIGKILL after that). Returns the wait
  * status, or -1 if the server had to be killed. */
 int h_server_stop(struct h_server *s, int timeout_ms);
+/* The same with another signal (SIGQUIT, SIGINT, ...). */
+int h_server_stop_sig(struct h_server *s, int sig, int timeout_ms);
+/* One line (with its '\n') from fd within timeout_ms: its length, or -1
+ * (buf then holds what came, NUL-terminated). Reads byte by byte, so
+ * nothing after the line is consumed. */
+int h_read_line(int fd, char *buf, size_t cap, int timeout_ms);
+/* The port of exactly "listening on http://HOST:PORT/\n", or -1. */
+int h_parse_listening(const char *line, const char *host);
 /* waitpid with a deadline: 0 and *status, or -1 on timeout. */
 int h_wait_exit(pid_t pid, int timeout_ms, int *status);
 /* Whether pid is running (a zombie is not). */
 int h_alive(pid_t pid);
 /* Entries in /proc/PID/fd, or -1. */
 int h_count_fds(pid_t pid);
+/* Process state from /proc/PID/stat ('R', 'S', 'Z', ...), or 0 if gone. */
+char h_proc_state(pid_t pid);
+/* Whether one of pid's fds is open on exactly this path. */
+int h_has_open(pid_t pid, const char *path);
+/* Raises our soft RLIMIT_NOFILE to the hard limit and asserts it reaches
+ * need (for tests that open hundreds of sockets). */
+void h_raise_nofile(unsigned long need);
 
 /* The fd count of pid once it has held still for a few samples, or as soon
  * as it equals want (want < 0: no target). */
@@ -87,6 +158,14 @@ void h_teardown_failed(const char *suite);
 void h_list_fds(pid_t pid, char *buf, size_t cap);
 /* The last cap-1 bytes of a file (a server log) as a string. */
 void h_tail_file(const char *path, char *buf, size_t cap);
+/* Polls the file until it holds needle / at least n lines: the ms it took,
+ * or -1 after timeout_ms. A missing file holds nothing. */
+long h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
+long h_wait_file_lines(const char *path, size_t n, int timeout_ms);
+/* Polls until path exists: the ms it took, or -1. */
+long h_wait_exists(const char *path, int timeout_ms);
+/* '\n' in s. */
+size_t h_count_lines(const char *s);
 
 /* Output of a finished run of SHS_BIN with the given arguments. */
 struct h_run {
@@ -95,10 +174,18 @@ struct h_run {
 	size_t out_len;
 	char err[8192];
 	size_t err_len;
+	pid_t pid; /* of the process that ran (h_run_ex) */
+	long ms;   /* until it exited (h_run_ex) */
 };
 /* argv excludes argv[0] and ends with NULL. 0, or -1 if it did not exit in
  * timeout_ms (it is killed). */
 int h_run_cli(const char *const *args, struct h_run *r, int timeout_ms);
+/* Like h_run_cli, but done when the process exits (then whatever its pipes
+ * hold is read without waiting), so a --daemon whose grandchild keeps a
+ * pipe open cannot stall it. bin NULL: SHS_BIN; env: "NAME=value" entries
+ * (may be NULL). */
+int h_run_ex(const char *bin, const char *const *args, const char *const *env, struct h_run *r,
+             int timeout_ms);
 
 /* ---- client sockets ---- */
 
@@ -106,6 +193,21 @@ int h_run_cli(const char *const *args, struct h_run *r, int timeout_ms);
  * and TCP_NODELAY; rcvbuf > 0 sets SO_RCVBUF before connecting. -1 on
  * failure (errno set). */
 int h_connect(int port, int rcvbuf);
+/* The same to ::1 (family AF_INET6) or 127.0.0.1 (AF_INET). */
+int h_connect_family(int family, int port, int rcvbuf);
+/* A listening TCP socket of ours on 127.0.0.1, port 0 (asserts); *port gets
+ * its port. For socket activation, or to hold a port busy. */
+int h_listen_socket(int *port);
+/* A non-blocking socket connecting to 127.0.0.1:port (the connect may be
+ * in progress: wait for POLLOUT, then SO_ERROR), for tests that drive many
+ * clients from one poll loop. Not tracked: close() it. -1 with errno. */
+int h_connect_nb(int port);
+/* Aborts a connection: SO_LINGER 0, so close() sends an RST. */
+void h_reset_close(int fd);
+/* Waits until the peer closes a socket we do not write to: the ms since
+ * `since` when recv said EOF or reset; -1 if bytes came (*got counts them)
+ * or nothing happened before deadline (absolute h_now_ms() times). */
+long h_wait_closed(int fd, uint64_t since, uint64_t deadline, size_t *got);
 /* Closes a socket from h_connect. */
 void h_close(int fd);
 /* Closes every h_connect socket still open: with CK_FORK=no a failed test
@@ -133,6 +235,10 @@ enum {
 const char *h_strerror(int rc);
 
 void h_conn_open(struct h_conn *c, int port); /* asserts the connect */
+/* h_conn_open with a family (AF_INET, AF_INET6) and SO_RCVBUF (0: default). */
+void h_conn_open_ex(struct h_conn *c, int family, int port, int rcvbuf);
+/* Wraps an fd we already have (h_conn_close closes it). */
+void h_conn_attach(struct h_conn *c, int fd);
 void h_conn_close(struct h_conn *c);
 /* Asserting send of a whole string / buffer. */
 void h_conn_send(struct h_conn *c, const char *s);
@@ -168,6 +274,28 @@ int h_read_head(struct h_conn *c, struct h_resp *r);
  * no_body (HEAD). A missing or malformed Content-Length is H_BAD. */
 int h_read_response(struct h_conn *c, struct h_resp *r, int no_body);
 void h_resp_free(struct h_resp *r);
+/* A response framed as RFC 9112 6.3 says: no body after HEAD (head_request)
+ * or for 1xx, 204 and 304, else Content-Length bytes, else up to EOF. */
+int h_read_framed(struct h_conn *c, struct h_resp *r, int head_request);
+/* Parses the response head at the start of buf (len bytes): H_OK and
+ * *head_len (through the blank line), or H_BAD (no complete head, or a
+ * malformed one; see r->err). h_resp_free after either. */
+int h_parse_head(const void *buf, size_t len, struct h_resp *r, size_t *head_len);
+/* Content-Length as a number, or -1 if absent or malformed. */
+long long h_content_length(const struct h_resp *r);
+/* Whether the response says Connection: close. */
+int h_says_close(const struct h_resp *r);
+/* One request (len bytes of raw) on a new connection, read with
+ * h_read_framed (HEAD if raw starts with "HEAD "). until_close: then the
+ * server must close with no byte more. Asserts all of that. */
+void h_exchange(int port, const void *raw, size_t len, int until_close, struct h_resp *r);
+/* "METHOD TARGET HTTP/1.1" with Host, Connection: close and the given header
+ * lines (each ending in CRLF; may be NULL), through h_exchange until the
+ * close. */
+void h_fetch(int port, const char *method, const char *target, const char *headers,
+             struct h_resp *r);
+/* The body as a C string (h_read_response NUL-terminates it). */
+#define H_TEXT(r) ((const char *)(r)->body)
 /* Value of the first header with that name (case-insensitive), or NULL. */
 const char *h_header(const struct h_resp *r, const char *name);
 int h_header_count(const struct h_resp *r, const char *name);
@@ -183,6 +311,11 @@ int h_imf_date(const char *s, long long *t);
 #define H_ASSERT_STATUS(r, line)                                                                   \
 	ck_assert_msg(strcmp((r)->status_line, (line)) == 0,                                       \
 	              "status line: expected '%s', got '%s'", (line), (r)->status_line)
+
+/* The status code only. */
+#define H_ASSERT_CODE(r, code)                                                                     \
+	ck_assert_msg((r)->status == (code), "status %d, want %d ('%s')", (r)->status, (code),     \
+	              (r)->status_line)
 
 /* Exactly one header of that name, with exactly that value. */
 #define H_ASSERT_HEADER(r, name, want)                                                             \
@@ -207,6 +340,9 @@ int h_imf_date(const char *s, long long *t);
 		ck_assert_msg(memcmp((r)->body, (data), want_) == 0,                               \
 		              "%s: body differs: got '%.200s'", (r)->status_line, (r)->body);      \
 	} while (0)
+
+/* The body is exactly the string s. */
+#define H_ASSERT_TEXT(r, s) H_ASSERT_BODY((r), (s), strlen(s))
 
 /* The server closes the connection with no bytes after the last response. */
 #define H_ASSERT_CLOSED(c)                                                                         \
