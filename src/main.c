@@ -279,16 +279,17 @@ main(int argc, char **argv)
 		if (geteuid() == 0 && !o->user)
 			log_warn("running as root without --user; consider --user www-data%s",
 			         o->chroot_dir ? " (root can leave a chroot)" : "");
-		if (!cfg->quiet) {
-			for (unsigned i = 0; i < nl; i++) {
-				char addr[64];
-				if (net_local_addr(lfds[i], addr, sizeof addr) == 0)
-					printf("listening on http://%s/\n", addr);
-			}
-			if (cfg->dev)
-				print_urls(lfds, (int)nl);
-			fflush(stdout);
+		for (unsigned i = 0; i < nl; i++) {
+			/* -q hides the startup line, except for a port the kernel
+			 * chose (--port 0): nothing else would tell it. */
+			int chosen = i >= (unsigned)na && o->listens[i - na].port == 0;
+			char addr[64];
+			if ((!cfg->quiet || chosen) && net_local_addr(lfds[i], addr, sizeof addr) == 0)
+				printf("listening on http://%s/\n", addr);
 		}
+		if (!cfg->quiet && cfg->dev)
+			print_urls(lfds, (int)nl);
+		fflush(stdout);
 		if (o->daemonize && (r = daemon_ready(&handoff, cfg->error_log != NULL)) < 0)
 			die_usage("cannot detach: /dev/null: %s", strerror(-r));
 		notify_systemd("READY=1");

@@ -1312,6 +1312,52 @@ teardown_cli(void)
 	cli_base = NULL;
 }
 
+/* -q hides the startup line, but not a port the kernel chose: --port 0
+ * prints it (nothing else would tell it), a passed socket prints nothing. */
+START_TEST(test_cli_quiet_port_0)
+{
+	char dir[PATH_MAX], log[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s/dir", cli_base);
+	snprintf(log, sizeof log, "%s/quiet.log", cli_base);
+	h_write_str(cli_base, "dir/x.txt", "x\n");
+	const char *quiet[] = {"-q", "--no-access-log", NULL};
+	struct h_server s;
+	char err[512];
+	/* h_server_start waits for exactly "listening on http://127.0.0.1:PORT/". */
+	ck_assert_msg(h_server_start(&s, dir, log, quiet, err, sizeof err) == 0, "%s", err);
+	struct h_conn c;
+	h_conn_open(&c, s.port);
+	h_conn_send(&c, "GET /x.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+	struct h_resp r;
+	H_ASSERT_RC(h_read_response(&c, &r, 0), &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	h_conn_close(&c);
+	char line[256];
+	ck_assert_msg(h_read_line(s.out_fd, line, sizeof line, 200) < 0 && line[0] == '\0',
+	              "a second line on stdout with -q: '%s'", line);
+	int st = h_server_stop(&s, 5000);
+	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop: %d", st);
+
+	/* A socket from systemd: its port is known, so -q prints nothing. */
+	int port, lfd = h_listen_socket(&port);
+	const char *args[] = {"--top-dir", dir, "-q", "--no-access-log", NULL};
+	struct h_start o = {.args = args, .log_path = log, .listen_fd = lfd, .no_wait = 1};
+	ck_assert_msg(h_server_start_ex(&s, &o, err, sizeof err) == 0, "%s", err);
+	close(lfd);
+	h_conn_open(&c, port);
+	h_conn_send(&c, "GET /x.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+	H_ASSERT_RC(h_read_response(&c, &r, 0), &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	h_conn_close(&c);
+	ck_assert_msg(h_read_line(s.out_fd, line, sizeof line, 200) < 0 && line[0] == '\0',
+	              "-q with a passed socket printed '%s'", line);
+	st = h_server_stop(&s, 5000);
+	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop: %d", st);
+}
+END_TEST
+
 /* "@DIR", "@FILE", "@MISSING" become paths under cli_base. */
 static const char *const cli_usage_errors[][8] = {
     {"--bogus", NULL},
@@ -1506,6 +1552,7 @@ server_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_loop_test(tc, test_cli_usage_error, 0, NELEM(cli_usage_errors));
 	tcase_add_test(tc, test_cli_port_in_use);
+	tcase_add_test(tc, test_cli_quiet_port_0);
 	tcase_add_loop_test(tc, test_cli_info, 0, NELEM(cli_info_flags));
 	suite_add_tcase(s, tc);
 	return s;
