@@ -163,10 +163,6 @@ int server_run(struct server *srv);
 
 void server_free(struct server *srv);
 
-/* Puts a connection that used its fair share on the ready list: it runs
- * again before the loop sleeps, since no new edge will wake it. */
-void server_yield(struct server *srv, struct conn *c);
-
 /* Runs a connection now, from outside its own events (a live-reload
  * broadcast), with the loop's bookkeeping after it. */
 void server_kick(struct server *srv, struct conn *c);

@@ -42,8 +42,10 @@ update_clock(struct server *srv)
 	}
 }
 
-void
-server_yield(struct server *srv, struct conn *c)
+/* Puts a connection that used its fair share on the ready list: it runs
+ * again before the loop sleeps, since no new edge will wake it. */
+static void
+ready_push(struct server *srv, struct conn *c)
 {
 	if (c->in_ready)
 		return;
@@ -62,6 +64,7 @@ server_yield(struct server *srv, struct conn *c)
 static void
 release(struct server *srv, struct conn *c)
 {
+	live_leave(srv, c);
 	timer_unlink(srv, c);
 	if (c->in_ready) {
 		struct conn **pp = &srv->ready, *prev = NULL;
@@ -100,7 +103,17 @@ after_run(struct server *srv, struct conn *c)
 static void
 run(struct server *srv, struct conn *c)
 {
-	conn_run(c);
+	switch (conn_run(c)) {
+	case CONN_RUN_YIELD:
+		ready_push(srv, c);
+		break;
+	case CONN_RUN_JOIN_EVENTS:
+		live_join(srv, c);
+		break;
+	case CONN_RUN_WAIT:
+	case CONN_RUN_CLOSED:
+		break;
+	}
 	after_run(srv, c);
 }
 
