@@ -44,13 +44,15 @@ int live_init(struct server *srv);
  * (re)start the debounce timer. */
 void live_apply_events(struct server *srv);
 
-/* Announces a due change and sends heartbeats; returns the next deadline
- * (ms, monotonic), or UINT64_MAX when nothing is pending. */
-uint64_t live_tick(struct server *srv);
+/* Room for the longest message live_tick() makes: a change event and a
+ * heartbeat. */
+#define LIVE_MSG_MAX 512
 
-/* Adds / removes an event-stream client. */
-void live_join(struct server *srv, struct conn *c);
-void live_leave(struct server *srv, struct conn *c);
+/* The message due now for every event stream: a change announced after the
+ * debounce and/or a heartbeat, written to msg (cap bytes, LIVE_MSG_MAX is
+ * enough). Returns its length, 0 for none; the caller sends it. *next_ms
+ * is the next deadline (ms, monotonic), UINT64_MAX when nothing is pending. */
+size_t live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms);
 
 void live_free(struct server *srv);
 

@@ -88,9 +88,6 @@ struct live_state {
 	int pending, css_only; /* a change waits for the debounce */
 	uint64_t due_ms, heartbeat_ms;
 	char changed[256];
-	struct conn *clients; /* event-stream connections */
-	unsigned nclients;
-	unsigned streams; /* event-stream responses, head sent or not (the cap) */
 	struct live_page pages[LIVE_PAGES_MAX];
 	uint64_t page_clock;
 	size_t page_bytes; /* held by injected pages, in the table or in flight */
@@ -110,6 +107,15 @@ struct timer_node {
 struct timer_queue {
 	uint32_t head, tail; /* TIMER_NIL when empty */
 	uint64_t timeout_ms;
+};
+
+/* The --live event streams (server.c): live_tick() makes the messages, the
+ * server writes them to every connection on the list. */
+struct server_streams {
+	struct conn *head; /* CONN_EVENTS connections, linked by sse_prev/sse_next */
+	unsigned count;    /* on the list */
+	unsigned open;     /* event-stream responses, head sent or not: the cap
+	                    * (live_respond_events takes one, release() gives it back) */
 };
 
 struct server {
@@ -148,6 +154,7 @@ struct server {
 
 	struct cache cache;
 	struct live_state live;
+	struct server_streams streams;
 	uint64_t live_next_ms;       /* next live-reload deadline */
 	struct accesslog access_log; /* set up by main before server_run */
 };
@@ -162,9 +169,5 @@ int server_init(struct server *srv, const struct server_config *cfg, const int *
 int server_run(struct server *srv);
 
 void server_free(struct server *srv);
-
-/* Runs a connection now, from outside its own events (a live-reload
- * broadcast), with the loop's bookkeeping after it. */
-void server_kick(struct server *srv, struct conn *c);
 
 #endif

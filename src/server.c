@@ -58,13 +58,49 @@ ready_push(struct server *srv, struct conn *c)
 	srv->ready_tail = c;
 }
 
+/* Adds a connection that has just become an event stream to the list
+ * live_tick()'s messages go to. */
+static void
+streams_join(struct server *srv, struct conn *c)
+{
+	c->sse_prev = NULL;
+	c->sse_next = srv->streams.head;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c;
+	srv->streams.head = c;
+	c->in_sse = 1;
+	srv->streams.count++;
+}
+
+/* Takes a closed connection off the stream list and gives back its place
+ * under the cap. */
+static void
+streams_leave(struct server *srv, struct conn *c)
+{
+	if (c->sse) {
+		c->sse = 0;
+		srv->streams.open--;
+	}
+	if (!c->in_sse)
+		return;
+	if (c->sse_prev)
+		c->sse_prev->sse_next = c->sse_next;
+	else
+		srv->streams.head = c->sse_next;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c->sse_prev;
+	c->sse_prev = c->sse_next = NULL;
+	c->in_sse = 0;
+	srv->streams.count--;
+}
+
 /* Removes a closed connection from every list; its slot is freed after the
  * batch. The ready list is short (only connections that yielded), so the
  * scan is cheap and rare. */
 static void
 release(struct server *srv, struct conn *c)
 {
-	live_leave(srv, c);
+	streams_leave(srv, c);
 	timer_unlink(srv, c);
 	if (c->in_ready) {
 		struct conn **pp = &srv->ready, *prev = NULL;
@@ -108,7 +144,7 @@ run(struct server *srv, struct conn *c)
 		ready_push(srv, c);
 		break;
 	case CONN_RUN_JOIN_EVENTS:
-		live_join(srv, c);
+		streams_join(srv, c);
 		break;
 	case CONN_RUN_WAIT:
 	case CONN_RUN_CLOSED:
@@ -117,11 +153,29 @@ run(struct server *srv, struct conn *c)
 	after_run(srv, c);
 }
 
-void
-server_kick(struct server *srv, struct conn *c)
+/* Writes msg to every event stream, each run at once with the loop's
+ * bookkeeping after it (a client too slow to take it is closed). */
+static void
+streams_broadcast(struct server *srv, const char *msg, size_t len)
 {
-	if (c->state != CONN_DONE && !c->in_ready)
-		run(srv, c);
+	struct conn *c = srv->streams.head;
+	while (c) {
+		struct conn *next = c->sse_next;
+		conn_push(c, msg, len);
+		if (c->state != CONN_DONE && !c->in_ready)
+			run(srv, c);
+		c = next;
+	}
+}
+
+/* --live: announces a due change and sends heartbeats. */
+static void
+live_step(struct server *srv)
+{
+	char msg[LIVE_MSG_MAX];
+	size_t len = live_tick(srv, msg, sizeof msg, &srv->live_next_ms);
+	if (len > 0)
+		streams_broadcast(srv, msg, len);
 }
 
 /* Shed clients are reported in one line at most this often. */
@@ -489,7 +543,7 @@ server_run(struct server *srv)
 				run(srv, c);
 		}
 		run_ready(srv);
-		srv->live_next_ms = live_tick(srv);
+		live_step(srv);
 		expire_timers(srv);
 		shed_report(srv, 0);
 		free_released(srv);
