@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "http_chunked.h"
+#include "loop.h"
 #include "range.h"
 #include "server.h"
 
@@ -26,7 +27,7 @@ enum conn_state {
 };
 
 struct conn {
-	enum obj_kind kind; /* OBJ_CONN: first, see server.h */
+	struct loop_handler handler; /* first, see loop.h; set by server.c */
 	enum conn_state state;
 	int fd;
 	struct server *srv;

@@ -11,17 +11,8 @@
 #include "accesslog.h"
 #include "cache.h"
 #include "config.h"
+#include "loop.h"
 #include "response.h"
-
-/* Every object whose address goes into epoll_event.data.ptr starts with one of
- * these, so the loop knows what woke up without mixing .fd and .ptr. */
-enum obj_kind {
-	OBJ_LISTENER,
-	OBJ_SIGNAL,
-	OBJ_INOTIFY,
-	OBJ_LIVE,
-	OBJ_CONN,
-};
 
 /* Timeout classes; each has one FIFO queue ordered by the time a connection
  * entered it, since all members share one timeout (lwan's idea): the head
@@ -80,8 +71,9 @@ struct live_page {
 
 /* --live state (live.c): the recursive inotify watch and its clients. */
 struct live_state {
-	enum obj_kind kind; /* OBJ_LIVE: first, see above */
-	int fd;             /* inotify, -1 when --live is off */
+	struct loop_handler handler; /* first, see loop.h: reads fd */
+	struct server *srv;
+	int fd; /* inotify, -1 when --live is off */
 	struct live_watch *watches;
 	size_t nwatches, cap;
 	int warned_limit;
@@ -123,9 +115,10 @@ struct server {
 	int epfd;
 	int rootfd;
 	struct server_listener {
-		enum obj_kind kind;
+		struct loop_handler handler; /* first, see loop.h */
 		int fd;
-	} listeners[SHS_MAX_LISTENERS], sig, inotify;
+		struct server *srv;
+	} listeners[SHS_MAX_LISTENERS], sig;
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
@@ -141,6 +134,7 @@ struct server {
 	int spare_fd;      /* kept open to shed a client cleanly on EMFILE */
 	int accept_paused; /* accept hit a limit; retry when a slot frees */
 	int stopping;      /* SIGTERM/SIGINT seen: finishing in-flight responses */
+	int stop_now;      /* SIGQUIT or a second signal: leave the loop at once */
 	uint64_t stop_deadline_ms;
 
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */

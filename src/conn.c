@@ -47,7 +47,6 @@ conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *pee
 	memset(c, 0, offsetof(struct conn, in));
 	if (peer && peer_len <= sizeof c->peer)
 		memcpy(&c->peer, peer, peer_len);
-	c->kind = OBJ_CONN;
 	c->state = CONN_READ_REQUEST;
 	c->fd = fd;
 	c->srv = srv;

@@ -33,6 +33,8 @@ const size_t live_script_len = sizeof live_script - 1;
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+static void on_inotify(void *self, uint32_t events);
+
 /* The table entry for wd, or -1. */
 static long
 find_watch(const struct live_state *l, int wd)
@@ -169,7 +171,8 @@ int
 live_init(struct server *srv)
 {
 	struct live_state *l = &srv->live;
-	l->kind = OBJ_LIVE;
+	l->handler = (struct loop_handler){.on_event = on_inotify};
+	l->srv = srv;
 	l->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (l->fd < 0)
 		return -errno;
@@ -272,6 +275,14 @@ live_apply_events(struct server *srv)
 			p += sizeof *ev + ev->len;
 		}
 	}
+}
+
+static void
+on_inotify(void *self, uint32_t events)
+{
+	struct live_state *l = self;
+	(void)events;
+	live_apply_events(l->srv);
 }
 
 /* A change event at most (the path in it is cut at 255 bytes); one that
