@@ -7,9 +7,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
-#include "server.h"
+#include "loop.h"
+
+struct cache_entry;
+struct conn;
+struct server;
 
 /* The reserved path of the event stream (without the leading slash). */
 #define LIVE_EVENTS_PATH "__simple-http-server/events"
@@ -31,6 +37,44 @@
  * tab is open): a 503 past it. Never more than half of --max-connections,
  * so streams cannot starve the pages themselves. */
 #define LIVE_STREAMS_MAX 64
+
+struct live_watch {
+	int wd;
+	size_t dir_len;
+	char *dir; /* "" for the top dir, else "a/b/" */
+};
+
+/* An HTML page with the --live script, shared by every response for one
+ * version of the file (live.c). A site under edit has a handful of pages
+ * open; more are rebuilt from disk when asked for again. */
+#define LIVE_PAGES_MAX 8
+struct live_page {
+	struct cache_entry *entry; /* NULL: a free slot */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	uint64_t used; /* LRU stamp */
+};
+
+/* --live state: the recursive inotify watch, the pending change and the
+ * injected pages. Private to live.c; struct server holds it by value. The
+ * event-stream clients are the server's (struct server_streams). */
+struct live_state {
+	struct loop_handler handler; /* first, see loop.h: reads fd */
+	struct server *srv;          /* for the callback */
+	int fd;                      /* inotify, -1 when --live is off */
+	struct live_watch *watches;
+	size_t nwatches, cap;
+	int warned_limit;
+	int pending, css_only; /* a change waits for the debounce */
+	uint64_t due_ms, heartbeat_ms;
+	char changed[256];
+	struct live_page pages[LIVE_PAGES_MAX];
+	uint64_t page_clock;
+	size_t page_bytes; /* held by injected pages, in the table or in flight */
+	int warned_pages;
+};
 
 /* The script put into HTML pages: before </body>, else </head>, else at the end. */
 extern const char live_script[];

@@ -11,20 +11,10 @@
 #include "accesslog.h"
 #include "cache.h"
 #include "config.h"
+#include "live.h"
 #include "loop.h"
 #include "response.h"
-
-/* Timeout classes; each has one FIFO queue ordered by the time a connection
- * entered it, since all members share one timeout (lwan's idea): the head
- * is always the next to expire, so expiry costs O(1) per connection. */
-enum timer_class {
-	TIMER_NONE = -1,
-	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
-	TIMER_IDLE,     /* keep-alive, nothing in flight */
-	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
-	TIMER_LINGER,   /* draining input after our FIN */
-	TIMER_COUNT,
-};
+#include "timer.h"
 
 struct server_config {
 	const char *top_dir;
@@ -49,57 +39,6 @@ struct server_config {
 };
 
 struct conn;
-
-struct live_watch {
-	int wd;
-	size_t dir_len;
-	char *dir; /* "" for the top dir, else "a/b/" */
-};
-
-/* An HTML page with the --live script, shared by every response for one
- * version of the file (live.c). A site under edit has a handful of pages
- * open; more are rebuilt from disk when asked for again. */
-#define LIVE_PAGES_MAX 8
-struct live_page {
-	struct cache_entry *entry; /* NULL: a free slot */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-	uint64_t used; /* LRU stamp */
-};
-
-/* --live state (live.c): the recursive inotify watch and its clients. */
-struct live_state {
-	struct loop_handler handler; /* first, see loop.h: reads fd */
-	struct server *srv;
-	int fd; /* inotify, -1 when --live is off */
-	struct live_watch *watches;
-	size_t nwatches, cap;
-	int warned_limit;
-	int pending, css_only; /* a change waits for the debounce */
-	uint64_t due_ms, heartbeat_ms;
-	char changed[256];
-	struct live_page pages[LIVE_PAGES_MAX];
-	uint64_t page_clock;
-	size_t page_bytes; /* held by injected pages, in the table or in flight */
-	int warned_pages;
-};
-
-/* Timer queue links, one per connection slot, indexed like conns[] and
- * kept apart from them: re-queueing a connection after each request touches
- * its neighbours' links, and 16-byte nodes in one array stay in cache where
- * 1000 connections' structs would not. */
-#define TIMER_NIL UINT32_MAX
-struct timer_node {
-	uint32_t prev, next; /* slot indexes, TIMER_NIL at the ends */
-	uint64_t start_ms;   /* when its clock started */
-};
-
-struct timer_queue {
-	uint32_t head, tail; /* TIMER_NIL when empty */
-	uint64_t timeout_ms;
-};
 
 /* The --live event streams (server.c): live_tick() makes the messages, the
  * server writes them to every connection on the list. */
