@@ -170,7 +170,7 @@ streams_broadcast(struct server *srv, const char *msg, size_t len)
 
 /* --live: announces a due change and sends heartbeats. */
 static void
-live_step(struct server *srv)
+tick_live_streams(struct server *srv)
 {
 	char msg[LIVE_MSG_MAX];
 	size_t len = live_tick(srv, msg, sizeof msg, &srv->live_next_ms);
@@ -562,7 +562,7 @@ server_run(struct server *srv)
 				return 0;
 		}
 		run_ready(srv);
-		live_step(srv);
+		tick_live_streams(srv);
 		expire_timers(srv);
 		shed_report(srv, 0);
 		free_released(srv);
