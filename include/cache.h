@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "cond.h"
+#include "loop.h"
 #include "response.h"
 
 /* How old a validation may be before an entry is checked again. */
@@ -58,6 +59,9 @@ struct cache_watch {
 };
 
 struct cache {
+	/* First: the loop calls it when inotify_fd is readable, before the
+	 * requests of the same batch (cache_apply_events). */
+	struct loop_handler handler;
 	int inotify_fd; /* -1 when inotify is unavailable */
 	int rootfd;
 	struct cache_watch *watches;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "http.h"
 #include "http_chunked.h"
+#include "loop.h"
 #include "range.h"
 #include "server.h"
 
@@ -26,7 +27,7 @@ enum conn_state {
 };
 
 struct conn {
-	enum obj_kind kind; /* OBJ_CONN: first, see server.h */
+	struct loop_handler handler; /* first, see loop.h; set by server.c */
 	enum conn_state state;
 	int fd;
 	struct server *srv;
@@ -41,7 +42,7 @@ struct conn {
 	unsigned progress : 1;     /* bytes moved in this turn (refreshes timers) */
 	unsigned in_ready : 1;     /* on the server's ready list */
 	unsigned sse : 1;          /* the response in flight opens an event stream */
-	unsigned in_sse : 1;       /* on the live clients list */
+	unsigned in_sse : 1;       /* on the server's event-stream list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
 	unsigned no_cache : 1;     /* the head being built gets Cache-Control: no-cache */
 
@@ -49,7 +50,7 @@ struct conn {
 	 * server's dense timer_nodes[]) and the ready/free lists. */
 	enum timer_class timer;
 	struct conn *next;                /* free, released or ready list */
-	struct conn *sse_prev, *sse_next; /* live clients list */
+	struct conn *sse_prev, *sse_next; /* event-stream list */
 
 	unsigned requests;      /* served on this connection */
 	unsigned turn_requests; /* in the current turn (fairness) */
@@ -100,8 +101,17 @@ struct conn {
 void conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *peer,
                socklen_t peer_len);
 
+/* What the loop must do after conn_run(): conn.c never calls up into the
+ * server; it says what happened and server.c acts on it. */
+enum conn_run_result {
+	CONN_RUN_WAIT,        /* waits for the next edge (or an event to push) */
+	CONN_RUN_YIELD,       /* used its fair share: run again before sleeping */
+	CONN_RUN_CLOSED,      /* closed (CONN_DONE): release its slot */
+	CONN_RUN_JOIN_EVENTS, /* just became an event stream: add it to the streams */
+};
+
 /* Runs the state machine until it must wait for an edge, yields, or closes. */
-void conn_run(struct conn *c);
+enum conn_run_result conn_run(struct conn *c);
 
 /* The timer class the connection belongs in now. */
 enum timer_class conn_timer_class(const struct conn *c);

@@ -7,9 +7,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
-#include "server.h"
+#include "loop.h"
+
+struct cache_entry;
+struct conn;
+struct server;
 
 /* The reserved path of the event stream (without the leading slash). */
 #define LIVE_EVENTS_PATH "__simple-http-server/events"
@@ -32,6 +38,44 @@
  * so streams cannot starve the pages themselves. */
 #define LIVE_STREAMS_MAX 64
 
+struct live_watch {
+	int wd;
+	size_t dir_len;
+	char *dir; /* "" for the top dir, else "a/b/" */
+};
+
+/* An HTML page with the --live script, shared by every response for one
+ * version of the file (live.c). A site under edit has a handful of pages
+ * open; more are rebuilt from disk when asked for again. */
+#define LIVE_PAGES_MAX 8
+struct live_page {
+	struct cache_entry *entry; /* NULL: a free slot */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	uint64_t used; /* LRU stamp */
+};
+
+/* --live state: the recursive inotify watch, the pending change and the
+ * injected pages. Private to live.c; struct server holds it by value. The
+ * event-stream clients are the server's (struct server_streams). */
+struct live_state {
+	struct loop_handler handler; /* first, see loop.h: reads fd */
+	struct server *srv;          /* for the callback */
+	int fd;                      /* inotify, -1 when --live is off */
+	struct live_watch *watches;
+	size_t nwatches, cap;
+	int warned_limit;
+	int pending, css_only; /* a change waits for the debounce */
+	uint64_t due_ms, heartbeat_ms;
+	char changed[256];
+	struct live_page pages[LIVE_PAGES_MAX];
+	uint64_t page_clock;
+	size_t page_bytes; /* held by injected pages, in the table or in flight */
+	int warned_pages;
+};
+
 /* The script put into HTML pages: before </body>, else </head>, else at the end. */
 extern const char live_script[];
 extern const size_t live_script_len;
@@ -44,13 +88,15 @@ int live_init(struct server *srv);
  * (re)start the debounce timer. */
 void live_apply_events(struct server *srv);
 
-/* Announces a due change and sends heartbeats; returns the next deadline
- * (ms, monotonic), or UINT64_MAX when nothing is pending. */
-uint64_t live_tick(struct server *srv);
+/* Room for the longest message live_tick() makes: a change event and a
+ * heartbeat. */
+#define LIVE_MSG_MAX 512
 
-/* Adds / removes an event-stream client. */
-void live_join(struct server *srv, struct conn *c);
-void live_leave(struct server *srv, struct conn *c);
+/* The message due now for every event stream: a change announced after the
+ * debounce and/or a heartbeat, written to msg (cap bytes, LIVE_MSG_MAX is
+ * enough). Returns its length, 0 for none; the caller sends it. *next_ms
+ * is the next deadline (ms, monotonic), UINT64_MAX when nothing is pending. */
+size_t live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms);
 
 void live_free(struct server *srv);
 

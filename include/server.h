@@ -11,29 +11,10 @@
 #include "accesslog.h"
 #include "cache.h"
 #include "config.h"
+#include "live.h"
+#include "loop.h"
 #include "response.h"
-
-/* Every object whose address goes into epoll_event.data.ptr starts with one of
- * these, so the loop knows what woke up without mixing .fd and .ptr. */
-enum obj_kind {
-	OBJ_LISTENER,
-	OBJ_SIGNAL,
-	OBJ_INOTIFY,
-	OBJ_LIVE,
-	OBJ_CONN,
-};
-
-/* Timeout classes; each has one FIFO queue ordered by the time a connection
- * entered it, since all members share one timeout (lwan's idea): the head
- * is always the next to expire, so expiry costs O(1) per connection. */
-enum timer_class {
-	TIMER_NONE = -1,
-	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
-	TIMER_IDLE,     /* keep-alive, nothing in flight */
-	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
-	TIMER_LINGER,   /* draining input after our FIN */
-	TIMER_COUNT,
-};
+#include "timer.h"
 
 struct server_config {
 	const char *top_dir;
@@ -59,57 +40,13 @@ struct server_config {
 
 struct conn;
 
-struct live_watch {
-	int wd;
-	size_t dir_len;
-	char *dir; /* "" for the top dir, else "a/b/" */
-};
-
-/* An HTML page with the --live script, shared by every response for one
- * version of the file (live.c). A site under edit has a handful of pages
- * open; more are rebuilt from disk when asked for again. */
-#define LIVE_PAGES_MAX 8
-struct live_page {
-	struct cache_entry *entry; /* NULL: a free slot */
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtim, ctim;
-	uint64_t used; /* LRU stamp */
-};
-
-/* --live state (live.c): the recursive inotify watch and its clients. */
-struct live_state {
-	enum obj_kind kind; /* OBJ_LIVE: first, see above */
-	int fd;             /* inotify, -1 when --live is off */
-	struct live_watch *watches;
-	size_t nwatches, cap;
-	int warned_limit;
-	int pending, css_only; /* a change waits for the debounce */
-	uint64_t due_ms, heartbeat_ms;
-	char changed[256];
-	struct conn *clients; /* event-stream connections */
-	unsigned nclients;
-	unsigned streams; /* event-stream responses, head sent or not (the cap) */
-	struct live_page pages[LIVE_PAGES_MAX];
-	uint64_t page_clock;
-	size_t page_bytes; /* held by injected pages, in the table or in flight */
-	int warned_pages;
-};
-
-/* Timer queue links, one per connection slot, indexed like conns[] and
- * kept apart from them: re-queueing a connection after each request touches
- * its neighbours' links, and 16-byte nodes in one array stay in cache where
- * 1000 connections' structs would not. */
-#define TIMER_NIL UINT32_MAX
-struct timer_node {
-	uint32_t prev, next; /* slot indexes, TIMER_NIL at the ends */
-	uint64_t start_ms;   /* when its clock started */
-};
-
-struct timer_queue {
-	uint32_t head, tail; /* TIMER_NIL when empty */
-	uint64_t timeout_ms;
+/* The --live event streams (server.c): live_tick() makes the messages, the
+ * server writes them to every connection on the list. */
+struct server_streams {
+	struct conn *head; /* CONN_EVENTS connections, linked by sse_prev/sse_next */
+	unsigned count;    /* on the list */
+	unsigned open;     /* event-stream responses, head sent or not: the cap
+	                    * (live_respond_events takes one, release() gives it back) */
 };
 
 struct server {
@@ -117,9 +54,10 @@ struct server {
 	int epfd;
 	int rootfd;
 	struct server_listener {
-		enum obj_kind kind;
+		struct loop_handler handler; /* first, see loop.h */
 		int fd;
-	} listeners[SHS_MAX_LISTENERS], sig, inotify;
+		struct server *srv;
+	} listeners[SHS_MAX_LISTENERS], sig;
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
@@ -135,6 +73,7 @@ struct server {
 	int spare_fd;      /* kept open to shed a client cleanly on EMFILE */
 	int accept_paused; /* accept hit a limit; retry when a slot frees */
 	int stopping;      /* SIGTERM/SIGINT seen: finishing in-flight responses */
+	int stop_now;      /* SIGQUIT or a second signal: leave the loop at once */
 	uint64_t stop_deadline_ms;
 
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
@@ -148,6 +87,7 @@ struct server {
 
 	struct cache cache;
 	struct live_state live;
+	struct server_streams streams;
 	uint64_t live_next_ms;       /* next live-reload deadline */
 	struct accesslog access_log; /* set up by main before server_run */
 };
@@ -162,13 +102,5 @@ int server_init(struct server *srv, const struct server_config *cfg, const int *
 int server_run(struct server *srv);
 
 void server_free(struct server *srv);
-
-/* Puts a connection that used its fair share on the ready list: it runs
- * again before the loop sleeps, since no new edge will wake it. */
-void server_yield(struct server *srv, struct conn *c);
-
-/* Runs a connection now, from outside its own events (a live-reload
- * broadcast), with the loop's bookkeeping after it. */
-void server_kick(struct server *srv, struct conn *c);
 
 #endif

@@ -10,7 +10,35 @@
 
 #include <stdint.h>
 
-#include "server.h"
+struct conn;
+struct server;
+
+/* Timeout classes; each has one FIFO queue ordered by the time a connection
+ * entered it, since all members share one timeout (lwan's idea): the head
+ * is always the next to expire, so expiry costs O(1) per connection. */
+enum timer_class {
+	TIMER_NONE = -1,
+	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
+	TIMER_IDLE,     /* keep-alive, nothing in flight */
+	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
+	TIMER_LINGER,   /* draining input after our FIN */
+	TIMER_COUNT,
+};
+
+/* Timer queue links, one per connection slot, indexed like conns[] and
+ * kept apart from them: re-queueing a connection after each request touches
+ * its neighbours' links, and 16-byte nodes in one array stay in cache where
+ * 1000 connections' structs would not. */
+#define TIMER_NIL UINT32_MAX
+struct timer_node {
+	uint32_t prev, next; /* slot indexes, TIMER_NIL at the ends */
+	uint64_t start_ms;   /* when its clock started */
+};
+
+struct timer_queue {
+	uint32_t head, tail; /* TIMER_NIL when empty */
+	uint64_t timeout_ms;
+};
 
 /* Takes c out of its queue (if any); its class becomes TIMER_NONE. */
 void timer_unlink(struct server *srv, struct conn *c);

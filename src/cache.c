@@ -25,10 +25,18 @@
 	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
 	 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
 
+static void
+on_inotify(void *self, uint32_t events)
+{
+	(void)events;
+	cache_apply_events(self);
+}
+
 int
 cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd)
 {
 	memset(c, 0, sizeof *c);
+	c->handler = (struct loop_handler){.on_event = on_inotify, .early = 1};
 	c->inotify_fd = -1;
 	c->rootfd = rootfd;
 	c->max_bytes = max_bytes;

@@ -20,7 +20,6 @@
 #include "accesslog.h"
 #include "byteranges.h"
 #include "cache.h"
-#include "live.h"
 #include "log.h"
 #include "serve.h"
 
@@ -48,7 +47,6 @@ conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *pee
 	memset(c, 0, offsetof(struct conn, in));
 	if (peer && peer_len <= sizeof c->peer)
 		memcpy(&c->peer, peer, peer_len);
-	c->kind = OBJ_CONN;
 	c->state = CONN_READ_REQUEST;
 	c->fd = fd;
 	c->srv = srv;
@@ -98,7 +96,6 @@ conn_close(struct conn *c)
 {
 	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE || c->state == CONN_EVENTS)
 		log_access(c); /* cut short: the line shows the bytes that went */
-	live_leave(c->srv, c);
 	release_entry(c);
 	if (c->file_fd >= 0)
 		close(c->file_fd);
@@ -442,8 +439,7 @@ send_head(struct conn *c)
 	if (c->sse) {
 		c->state = CONN_EVENTS;
 		c->out_off = c->out_len = 0;
-		live_join(c->srv, c);
-		return STEP_NEXT;
+		return STEP_NEXT; /* conn_run() tells the loop it joined */
 	}
 	return finish_response(c);
 }
@@ -603,23 +599,26 @@ static enum step (*const handlers[CONN_STATE_COUNT])(struct conn *) = {
     [CONN_DONE] = done,
 };
 
-void
+enum conn_run_result
 conn_run(struct conn *c)
 {
 	c->turn_requests = 0;
 	c->turn_bytes = 0;
+	int joined = 0; /* became an event stream in this run */
 	for (;;) {
+		enum conn_state was = c->state;
 		switch (handlers[c->state](c)) {
 		case STEP_NEXT:
+			if (c->state == CONN_EVENTS && was != CONN_EVENTS)
+				joined = 1;
 			continue;
 		case STEP_WAIT:
-			return;
+			return joined ? CONN_RUN_JOIN_EVENTS : CONN_RUN_WAIT;
 		case STEP_YIELD:
-			server_yield(c->srv, c);
-			return;
+			return CONN_RUN_YIELD;
 		case STEP_CLOSE:
 			conn_close(c);
-			return;
+			return CONN_RUN_CLOSED;
 		}
 	}
 }

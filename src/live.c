@@ -33,6 +33,8 @@ const size_t live_script_len = sizeof live_script - 1;
 	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
 	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
 
+static void on_inotify(void *self, uint32_t events);
+
 /* The table entry for wd, or -1. */
 static long
 find_watch(const struct live_state *l, int wd)
@@ -169,7 +171,8 @@ int
 live_init(struct server *srv)
 {
 	struct live_state *l = &srv->live;
-	l->kind = OBJ_LIVE;
+	l->handler = (struct loop_handler){.on_event = on_inotify};
+	l->srv = srv;
 	l->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (l->fd < 0)
 		return -errno;
@@ -275,72 +278,48 @@ live_apply_events(struct server *srv)
 }
 
 static void
-broadcast(struct server *srv, const char *msg, size_t len)
+on_inotify(void *self, uint32_t events)
 {
-	struct conn *c = srv->live.clients;
-	while (c) {
-		struct conn *next = c->sse_next;
-		conn_push(c, msg, len);
-		server_kick(srv, c);
-		c = next;
-	}
+	struct live_state *l = self;
+	(void)events;
+	live_apply_events(l->srv);
 }
 
-uint64_t
-live_tick(struct server *srv)
+/* A change event at most (the path in it is cut at 255 bytes); one that
+ * does not fit is not sent. */
+#define EVENT_MAX 400
+
+/* Appends what snprintf wrote (n) if it fits; returns the new length. */
+static size_t
+append(size_t len, size_t cap, int n)
+{
+	return n > 0 && (size_t)n < cap - len ? len + (size_t)n : len;
+}
+
+size_t
+live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms)
 {
 	struct live_state *l = &srv->live;
+	size_t len = 0;
+	*next_ms = UINT64_MAX;
 	if (l->fd < 0)
-		return UINT64_MAX;
+		return 0;
 	if (l->pending && srv->now_ms >= l->due_ms) {
-		char msg[400];
-		int n = snprintf(msg, sizeof msg, "event: %s\ndata: %s\n\n",
+		int n = snprintf(msg, cap < EVENT_MAX ? cap : EVENT_MAX, "event: %s\ndata: %s\n\n",
 		                 l->css_only ? "css" : "reload", l->changed);
 		log_info("--live: %s after a change to %s (%u client(s))",
 		         l->css_only ? "swapping stylesheets" : "reloading", l->changed,
-		         l->nclients);
-		if (n > 0 && (size_t)n < sizeof msg)
-			broadcast(srv, msg, (size_t)n);
+		         srv->streams.count);
+		len = append(len, cap < EVENT_MAX ? cap : EVENT_MAX, n);
 		l->pending = 0;
 		l->due_ms = UINT64_MAX;
 	}
 	if (srv->now_ms >= l->heartbeat_ms) {
-		broadcast(srv, ": heartbeat\n\n", 13);
+		len = append(len, cap, snprintf(msg + len, cap - len, ": heartbeat\n\n"));
 		l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
 	}
-	return l->due_ms < l->heartbeat_ms ? l->due_ms : l->heartbeat_ms;
-}
-
-void
-live_join(struct server *srv, struct conn *c)
-{
-	c->sse_prev = NULL;
-	c->sse_next = srv->live.clients;
-	if (c->sse_next)
-		c->sse_next->sse_prev = c;
-	srv->live.clients = c;
-	c->in_sse = 1;
-	srv->live.nclients++;
-}
-
-void
-live_leave(struct server *srv, struct conn *c)
-{
-	if (c->sse) {
-		c->sse = 0;
-		srv->live.streams--;
-	}
-	if (!c->in_sse)
-		return;
-	if (c->sse_prev)
-		c->sse_prev->sse_next = c->sse_next;
-	else
-		srv->live.clients = c->sse_next;
-	if (c->sse_next)
-		c->sse_next->sse_prev = c->sse_prev;
-	c->sse_prev = c->sse_next = NULL;
-	c->in_sse = 0;
-	srv->live.nclients--;
+	*next_ms = l->due_ms < l->heartbeat_ms ? l->due_ms : l->heartbeat_ms;
+	return len;
 }
 
 void
@@ -536,10 +515,10 @@ live_streams_max(const struct server *srv)
 void
 live_respond_events(struct conn *c)
 {
-	struct live_state *l = &c->srv->live;
+	struct server_streams *s = &c->srv->streams;
 	c->keep_alive = 0; /* the stream ends when the connection does */
-	if (!c->head_only && l->streams >= live_streams_max(c->srv)) {
-		log_warn("--live: %u event streams open; answering 503 to another", l->streams);
+	if (!c->head_only && s->open >= live_streams_max(c->srv)) {
+		log_warn("--live: %u event streams open; answering 503 to another", s->open);
 		reply_status(c, 503, "Retry-After", "1");
 		return;
 	}
@@ -556,5 +535,5 @@ live_respond_events(struct conn *c)
 	c->head_bytes = head;
 	c->sse = !c->head_only;
 	if (c->sse)
-		l->streams++;
+		s->open++; /* the server gives it back when the connection goes */
 }

@@ -42,8 +42,10 @@ update_clock(struct server *srv)
 	}
 }
 
-void
-server_yield(struct server *srv, struct conn *c)
+/* Puts a connection that used its fair share on the ready list: it runs
+ * again before the loop sleeps, since no new edge will wake it. */
+static void
+ready_push(struct server *srv, struct conn *c)
 {
 	if (c->in_ready)
 		return;
@@ -56,12 +58,49 @@ server_yield(struct server *srv, struct conn *c)
 	srv->ready_tail = c;
 }
 
+/* Adds a connection that has just become an event stream to the list
+ * live_tick()'s messages go to. */
+static void
+streams_join(struct server *srv, struct conn *c)
+{
+	c->sse_prev = NULL;
+	c->sse_next = srv->streams.head;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c;
+	srv->streams.head = c;
+	c->in_sse = 1;
+	srv->streams.count++;
+}
+
+/* Takes a closed connection off the stream list and gives back its place
+ * under the cap. */
+static void
+streams_leave(struct server *srv, struct conn *c)
+{
+	if (c->sse) {
+		c->sse = 0;
+		srv->streams.open--;
+	}
+	if (!c->in_sse)
+		return;
+	if (c->sse_prev)
+		c->sse_prev->sse_next = c->sse_next;
+	else
+		srv->streams.head = c->sse_next;
+	if (c->sse_next)
+		c->sse_next->sse_prev = c->sse_prev;
+	c->sse_prev = c->sse_next = NULL;
+	c->in_sse = 0;
+	srv->streams.count--;
+}
+
 /* Removes a closed connection from every list; its slot is freed after the
  * batch. The ready list is short (only connections that yielded), so the
  * scan is cheap and rare. */
 static void
 release(struct server *srv, struct conn *c)
 {
+	streams_leave(srv, c);
 	timer_unlink(srv, c);
 	if (c->in_ready) {
 		struct conn **pp = &srv->ready, *prev = NULL;
@@ -100,15 +139,43 @@ after_run(struct server *srv, struct conn *c)
 static void
 run(struct server *srv, struct conn *c)
 {
-	conn_run(c);
+	switch (conn_run(c)) {
+	case CONN_RUN_YIELD:
+		ready_push(srv, c);
+		break;
+	case CONN_RUN_JOIN_EVENTS:
+		streams_join(srv, c);
+		break;
+	case CONN_RUN_WAIT:
+	case CONN_RUN_CLOSED:
+		break;
+	}
 	after_run(srv, c);
 }
 
-void
-server_kick(struct server *srv, struct conn *c)
+/* Writes msg to every event stream, each run at once with the loop's
+ * bookkeeping after it (a client too slow to take it is closed). */
+static void
+streams_broadcast(struct server *srv, const char *msg, size_t len)
 {
-	if (c->state != CONN_DONE && !c->in_ready)
-		run(srv, c);
+	struct conn *c = srv->streams.head;
+	while (c) {
+		struct conn *next = c->sse_next;
+		conn_push(c, msg, len);
+		if (c->state != CONN_DONE && !c->in_ready)
+			run(srv, c);
+		c = next;
+	}
+}
+
+/* --live: announces a due change and sends heartbeats. */
+static void
+tick_live_streams(struct server *srv)
+{
+	char msg[LIVE_MSG_MAX];
+	size_t len = live_tick(srv, msg, sizeof msg, &srv->live_next_ms);
+	if (len > 0)
+		streams_broadcast(srv, msg, len);
 }
 
 /* Shed clients are reported in one line at most this often. */
@@ -199,6 +266,8 @@ slots_coming(struct server *srv)
 	return 1;
 }
 
+static void on_conn_event(void *self, uint32_t events);
+
 static void
 accept_clients(struct server *srv, struct server_listener *l)
 {
@@ -254,6 +323,7 @@ accept_clients(struct server *srv, struct server_listener *l)
 		}
 		srv->active++;
 		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
+		c->handler = (struct loop_handler){.on_event = on_conn_event};
 		/* Deferred accept means the request is usually here already:
 		 * answer it before registering, so a Connection: close client
 		 * costs accept, read, send and close and no epoll_ctl. */
@@ -280,6 +350,14 @@ accept_clients(struct server *srv, struct server_listener *l)
 			release(srv, c);
 		}
 	}
+}
+
+static void
+on_listener(void *self, uint32_t events)
+{
+	struct server_listener *l = self;
+	(void)events;
+	accept_clients(l->srv, l);
 }
 
 static void
@@ -354,6 +432,32 @@ handle_signals(struct server *srv)
 		begin_stop(srv);
 	}
 	return 1;
+}
+
+static void
+on_signal(void *self, uint32_t events)
+{
+	struct server_listener *s = self;
+	(void)events;
+	if (!handle_signals(s->srv))
+		s->srv->stop_now = 1;
+}
+
+/* A client socket: note what it is ready for and run it. A connection
+ * closed earlier in the batch is CONN_DONE, its slot not reused before the
+ * batch ends: the stale event is ignored. */
+static void
+on_conn_event(void *self, uint32_t e)
+{
+	struct conn *c = self;
+	if (c->state == CONN_DONE)
+		return;
+	if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->readable = 1;
+	if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->writable = 1;
+	if (!c->in_ready)
+		run(c->srv, c);
 }
 
 static void
@@ -441,42 +545,24 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
-		/* File changes first, so the queue stays short; requests read
-		 * later in the batch (accept keeps going) are covered by the
-		 * drain cache_lookup does before every hit. */
-		for (int i = 0; i < n; i++)
-			if (*(enum obj_kind *)events[i].data.ptr == OBJ_INOTIFY)
-				cache_apply_events(&srv->cache);
+		/* Early handlers first (file changes: the queue stays short;
+		 * requests read later in the batch, as accept keeps going, are
+		 * covered by the drain cache_lookup does before every hit). */
 		for (int i = 0; i < n; i++) {
-			enum obj_kind *kind = events[i].data.ptr;
-			if (*kind == OBJ_LISTENER) {
-				accept_clients(srv, (struct server_listener *)kind);
-				continue;
-			}
-			if (*kind == OBJ_INOTIFY)
-				continue; /* applied above */
-			if (*kind == OBJ_LIVE) {
-				live_apply_events(srv);
-				continue;
-			}
-			if (*kind == OBJ_SIGNAL) {
-				if (!handle_signals(srv))
-					return 0;
-				continue;
-			}
-			struct conn *c = (struct conn *)kind;
-			if (c->state == CONN_DONE)
-				continue; /* closed earlier in this batch */
-			uint32_t e = events[i].events;
-			if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
-				c->readable = 1;
-			if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
-				c->writable = 1;
-			if (!c->in_ready)
-				run(srv, c);
+			struct loop_handler *h = events[i].data.ptr;
+			if (h->early)
+				h->on_event(h, events[i].events);
+		}
+		for (int i = 0; i < n; i++) {
+			struct loop_handler *h = events[i].data.ptr;
+			if (h->early)
+				continue; /* ran above */
+			h->on_event(h, events[i].events);
+			if (srv->stop_now)
+				return 0;
 		}
 		run_ready(srv);
-		srv->live_next_ms = live_tick(srv);
+		tick_live_streams(srv);
 		expire_timers(srv);
 		shed_report(srv, 0);
 		free_released(srv);
@@ -504,9 +590,9 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		return -EINVAL;
 	srv->nlisteners = nlisten;
 	for (unsigned i = 0; i < nlisten; i++)
-		srv->listeners[i] = (struct server_listener){OBJ_LISTENER, listen_fds[i]};
-	srv->sig.kind = OBJ_SIGNAL;
-	srv->sig.fd = -1;
+		srv->listeners[i] =
+		    (struct server_listener){{.on_event = on_listener}, listen_fds[i], srv};
+	srv->sig = (struct server_listener){{.on_event = on_signal}, -1, srv};
 	srv->epfd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	for (int k = 0; k < TIMER_COUNT; k++) {
@@ -516,8 +602,6 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	accesslog_disable(&srv->access_log);
 	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
 		return -ENOMEM;
-	srv->inotify.kind = OBJ_INOTIFY;
-	srv->inotify.fd = srv->cache.inotify_fd;
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */
@@ -569,14 +653,14 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		int r = live_init(srv);
 		if (r < 0)
 			return r;
-		ev.data.ptr = &srv->live;
+		ev.data.ptr = &srv->live.handler;
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->live.fd, &ev) != 0)
 			return -errno;
 		srv->live_next_ms = srv->live.heartbeat_ms;
 	}
-	if (srv->inotify.fd >= 0) {
-		ev.data.ptr = &srv->inotify;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->inotify.fd, &ev) != 0)
+	if (srv->cache.inotify_fd >= 0) {
+		ev.data.ptr = &srv->cache.handler;
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->cache.inotify_fd, &ev) != 0)
 			return -errno;
 	}
 	ev.data.ptr = &srv->sig;
