@@ -1,5 +1,5 @@
 /* config.h - compile-time limits of simple-http-server, each with its reason.
- * Runtime knobs (port, top dir, ...) live in struct server_config (server.h). */
+ * Runtime knobs (port, top dir, ...) live in struct server_config (settings.h). */
 #ifndef SHS_CONFIG_H
 #define SHS_CONFIG_H
 

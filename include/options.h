@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "server.h"
+#include "settings.h"
 
 /* Most --workers: one per core is the point, and processes beyond the cores
  * only add memory and context switches. */

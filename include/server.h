@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "config.h"
 #include "response.h"
+#include "settings.h"
 
 /* Every object whose address goes into epoll_event.data.ptr starts with one of
  * these, so the loop knows what woke up without mixing .fd and .ptr. */
@@ -21,40 +22,6 @@ enum obj_kind {
 	OBJ_INOTIFY,
 	OBJ_LIVE,
 	OBJ_CONN,
-};
-
-/* Timeout classes; each has one FIFO queue ordered by the time a connection
- * entered it, since all members share one timeout (lwan's idea): the head
- * is always the next to expire, so expiry costs O(1) per connection. */
-enum timer_class {
-	TIMER_NONE = -1,
-	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
-	TIMER_IDLE,     /* keep-alive, nothing in flight */
-	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
-	TIMER_LINGER,   /* draining input after our FIN */
-	TIMER_COUNT,
-};
-
-struct server_config {
-	const char *top_dir;
-	const char *host;
-	int port;
-	int dotfiles;       /* serve dotfiles and dot-directories */
-	unsigned max_conns; /* simultaneous clients; more get a 503 */
-	int quiet;
-	int listing;               /* directory listings for directories without index.html */
-	int precompressed;         /* serve x.br / x.zst / x.gz sidecars when accepted */
-	int cors;                  /* Access-Control-Allow-Origin: * and preflight answers */
-	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
-	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
-	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
-	size_t cache_bytes;               /* small-file cache budget; 0 turns it off */
-	size_t cache_max_file;            /* largest file the cache takes */
-	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
-	int live;                         /* --live: watch files, event stream, script injection */
-	int dev;                          /* --dev (implied by --live): helpful 404 pages */
-	int spa;                          /* --spa: unknown extension-less paths get /index.html */
-	int clean_urls;                   /* --clean-urls: /about is served from about.html */
 };
 
 struct conn;
