@@ -29,8 +29,9 @@ serve_error(struct conn *c, int status)
 {
 	c->nranges = 0;
 	/* A malformed request says little good about what follows it on the
-	 * connection: close after answering, as nginx does. */
-	if (status == 400 || status == 414 || status == 431 || status == 505)
+	 * connection: close after answering, as nginx does (response.c's table
+	 * says which statuses mean that). */
+	if (resp_close_after(status))
 		c->keep_alive = 0;
 	reply_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
 }
