@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 #include "path.h"
 
@@ -45,15 +46,6 @@ cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd)
 		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
 		         strerror(errno), CACHE_CHECK_MS);
 	return 0;
-}
-
-static uint64_t
-hash_path(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-	return h;
 }
 
 struct cache_entry *
@@ -162,7 +154,7 @@ drop_prefix(struct cache *c, const char *prefix, size_t n)
 static void
 drop_path(struct cache *c, const char *path, size_t len)
 {
-	uint64_t h = hash_path(path, len);
+	uint64_t h = hash_fnv1a(path, len);
 	struct cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
 	while (e && !(e->hash == h && e->path_len == len && memcmp(e->path, path, len) == 0))
 		e = e->chain;
@@ -316,7 +308,7 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 {
 	if (c->max_bytes == 0)
 		return NULL;
-	uint64_t h = hash_path(path, len);
+	uint64_t h = hash_fnv1a(path, len);
 	struct cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
 	while (e && !(e->hash == h && e->path_len == len && memcmp(e->path, path, len) == 0))
 		e = e->chain;
@@ -392,7 +384,7 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 		free(body);
 		return NULL;
 	}
-	e->hash = hash_path(path, len);
+	e->hash = hash_fnv1a(path, len);
 	e->st = *st;
 	e->type = type;
 	memcpy(e->etag, etag, etag_len);

@@ -11,6 +11,7 @@
 #include "byteranges.h"
 #include "cache.h"
 #include "cond.h"
+#include "hash.h"
 #include "http_coding.h"
 #include "listing.h"
 #include "live.h"
@@ -270,9 +271,7 @@ static void
 warn_stale(const char *path)
 {
 	static uint64_t warned[16];
-	uint64_t h = 1469598103934665603u;
-	for (const char *p = path; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	uint64_t h = hash_fnv1a(path, strlen(path));
 	for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++)
 		if (warned[i] == h)
 			return;
