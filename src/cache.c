@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "hash.h"
 #include "log.h"
 #include "path.h"
@@ -369,17 +370,8 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 		free(body);
 		return NULL;
 	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
-		if (n > 0)
-			got += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else
-			break;
-	}
-	if (got != size) { /* it shrank under us: let the slow path deal with it */
+	if (fileio_read_all(fd, body, size) != (ssize_t)size) {
+		/* it shrank under us: let the slow path deal with it */
 		free(e);
 		free(body);
 		return NULL;
