@@ -14,6 +14,7 @@
 #include "hash.h"
 #include "log.h"
 #include "path.h"
+#include "sidecar.h"
 
 /* Entries at most; the byte budget usually binds first. */
 #define CACHE_MAX_ENTRIES 4096
@@ -235,10 +236,9 @@ apply_event(struct cache *c, const struct inotify_event *ev)
 			drop_prefix(c, path, len + 1);
 		}
 		/* x.gz appearing or changing changes the answer for x. */
-		static const char *const exts[] = {".br", ".zst", ".gz"};
-		for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
-			size_t el = strlen(exts[k]);
-			if (len > el && memcmp(path + len - el, exts[k], el) == 0)
+		for (size_t k = 0; k < SIDECAR_COUNT; k++) {
+			size_t el = strlen(sidecars[k].ext);
+			if (len > el && memcmp(path + len - el, sidecars[k].ext, el) == 0)
 				drop_path(c, path, len - el);
 		}
 	}
@@ -286,13 +286,12 @@ still_valid(const struct cache_entry *e, int rootfd, int check_sidecars)
 	if (!S_ISREG(st.st_mode) || !same_file(&st, &e->st))
 		return 0;
 	if (check_sidecars) {
-		static const char *const exts[] = {".br", ".zst", ".gz"};
 		char p[4096 + 8];
-		if (e->path_len + 5 > sizeof p)
+		if (e->path_len + SIDECAR_EXT_MAX + 1 > sizeof p)
 			return 0;
-		for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 			memcpy(p, e->path, e->path_len);
-			strcpy(p + e->path_len, exts[i]);
+			strcpy(p + e->path_len, sidecars[i].ext);
 			fd = path_open(rootfd, p, &st);
 			if (fd >= 0) {
 				close(fd);

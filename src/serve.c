@@ -21,6 +21,7 @@
 #include "range.h"
 #include "reply.h"
 #include "response.h"
+#include "sidecar.h"
 #include "suggest.h"
 
 #define ALLOW "GET, HEAD, OPTIONS"
@@ -257,15 +258,6 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	reply_plan(c, 200, b.len, fd, 0, st->st_size);
 }
 
-/* Precompressed sidecars, best first when q-values tie. */
-static const struct {
-	const char *coding, *ext;
-} sidecars[] = {
-    {"br", ".br"},
-    {"zstd", ".zst"},
-    {"gzip", ".gz"},
-};
-
 /* Warns about a stale sidecar once, not on every request for it. */
 static void
 warn_stale(const char *path)
@@ -295,7 +287,7 @@ choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_
 	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
 	int best_q = 0, best_fd = -1;
 	struct stat best_st;
-	for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+	for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 		strcpy(path + len, sidecars[i].ext);
 		struct stat sst;
 		int sfd = path_open(c->srv->rootfd, path, &sst);
