@@ -1,5 +1,5 @@
 /* config.h - compile-time limits of simple-http-server, each with its reason.
- * Runtime knobs (port, top dir, ...) live in struct server_config (server.h). */
+ * Runtime knobs (port, top dir, ...) live in struct server_config (settings.h). */
 #ifndef SHS_CONFIG_H
 #define SHS_CONFIG_H
 
@@ -31,7 +31,11 @@
 
 /* Listening sockets (--listen, socket activation) at most. */
 #define SHS_MAX_LISTENERS 16
-#define SHS_MAX_WORKERS 64 /* --workers: far more than cores on any machine we target */
+/* Most --workers (options.c checks it; workers.c and main.c size their
+ * tables by it): one per core is the point, processes beyond the cores only
+ * add memory and context switches, and 64 is far more than cores on any
+ * machine we target. */
+#define SHS_MAX_WORKERS 64
 
 /* Small-file cache: default budget in MiB (--cache-size) and the largest
  * file it holds; bigger files go out with sendfile from an open fd. */

@@ -10,11 +10,7 @@
 #include <stdio.h>
 
 #include "config.h"
-#include "server.h"
-
-/* Most --workers: one per core is the point, and processes beyond the cores
- * only add memory and context switches. */
-#define OPTIONS_WORKERS_MAX 64
+#include "settings.h"
 
 /* One --listen ADDR:PORT; host is "::" for ":PORT" and a bare "PORT". */
 struct options_listen {
@@ -39,7 +35,7 @@ struct options {
 	unsigned nlistens;                   /* 0: --host and --port decide */
 	char headers[SHS_EXTRA_HEADERS_MAX]; /* --header lines, "Name: value\r\n" each */
 	size_t headers_len;
-	unsigned workers; /* --workers, 1 to OPTIONS_WORKERS_MAX */
+	unsigned workers; /* --workers, 1 to SHS_MAX_WORKERS */
 	int verbose;      /* -v */
 };
 

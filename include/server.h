@@ -14,29 +14,8 @@
 #include "live.h"
 #include "loop.h"
 #include "response.h"
+#include "settings.h"
 #include "timer.h"
-
-struct server_config {
-	const char *top_dir;
-	const char *host;
-	int port;
-	int dotfiles;       /* serve dotfiles and dot-directories */
-	unsigned max_conns; /* simultaneous clients; more get a 503 */
-	int quiet;
-	int listing;               /* directory listings for directories without index.html */
-	int precompressed;         /* serve x.br / x.zst / x.gz sidecars when accepted */
-	int cors;                  /* Access-Control-Allow-Origin: * and preflight answers */
-	const char *cache_control; /* Cache-Control on 200/206/304, or NULL */
-	const char *extra_headers; /* pre-rendered "Name: value\r\n" lines (--header) */
-	unsigned timeout_ms[TIMER_COUNT]; /* per timer class */
-	size_t cache_bytes;               /* small-file cache budget; 0 turns it off */
-	size_t cache_max_file;            /* largest file the cache takes */
-	const char *error_log;            /* --error-log FILE, reopened on SIGHUP, or NULL */
-	int live;                         /* --live: watch files, event stream, script injection */
-	int dev;                          /* --dev (implied by --live): helpful 404 pages */
-	int spa;                          /* --spa: unknown extension-less paths get /index.html */
-	int clean_urls;                   /* --clean-urls: /about is served from about.html */
-};
 
 struct conn;
 

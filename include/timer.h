@@ -10,20 +10,10 @@
 
 #include <stdint.h>
 
+#include "settings.h" /* enum timer_class: the timeouts are configuration */
+
 struct conn;
 struct server;
-
-/* Timeout classes; each has one FIFO queue ordered by the time a connection
- * entered it, since all members share one timeout (lwan's idea): the head
- * is always the next to expire, so expiry costs O(1) per connection. */
-enum timer_class {
-	TIMER_NONE = -1,
-	TIMER_HEADER,   /* a request head is arriving; not refreshed by bytes */
-	TIMER_IDLE,     /* keep-alive, nothing in flight */
-	TIMER_TRANSFER, /* sending a response or discarding a body; refreshed on progress */
-	TIMER_LINGER,   /* draining input after our FIN */
-	TIMER_COUNT,
-};
 
 /* Timer queue links, one per connection slot, indexed like conns[] and
  * kept apart from them: re-queueing a connection after each request touches

@@ -10,8 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
+#include "hash.h"
 #include "log.h"
 #include "path.h"
+#include "sidecar.h"
 
 /* Entries at most; the byte budget usually binds first. */
 #define CACHE_MAX_ENTRIES 4096
@@ -53,15 +56,6 @@ cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd)
 		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
 		         strerror(errno), CACHE_CHECK_MS);
 	return 0;
-}
-
-static uint64_t
-hash_path(const char *p, size_t n)
-{
-	uint64_t h = 1469598103934665603u;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211u;
-	return h;
 }
 
 struct cache_entry *
@@ -170,7 +164,7 @@ drop_prefix(struct cache *c, const char *prefix, size_t n)
 static void
 drop_path(struct cache *c, const char *path, size_t len)
 {
-	uint64_t h = hash_path(path, len);
+	uint64_t h = hash_fnv1a(path, len);
 	struct cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
 	while (e && !(e->hash == h && e->path_len == len && memcmp(e->path, path, len) == 0))
 		e = e->chain;
@@ -250,10 +244,9 @@ apply_event(struct cache *c, const struct inotify_event *ev)
 			drop_prefix(c, path, len + 1);
 		}
 		/* x.gz appearing or changing changes the answer for x. */
-		static const char *const exts[] = {".br", ".zst", ".gz"};
-		for (size_t k = 0; k < sizeof exts / sizeof exts[0]; k++) {
-			size_t el = strlen(exts[k]);
-			if (len > el && memcmp(path + len - el, exts[k], el) == 0)
+		for (size_t k = 0; k < SIDECAR_COUNT; k++) {
+			size_t el = strlen(sidecars[k].ext);
+			if (len > el && memcmp(path + len - el, sidecars[k].ext, el) == 0)
 				drop_path(c, path, len - el);
 		}
 	}
@@ -301,13 +294,12 @@ still_valid(const struct cache_entry *e, int rootfd, int check_sidecars)
 	if (!S_ISREG(st.st_mode) || !same_file(&st, &e->st))
 		return 0;
 	if (check_sidecars) {
-		static const char *const exts[] = {".br", ".zst", ".gz"};
 		char p[4096 + 8];
-		if (e->path_len + 5 > sizeof p)
+		if (e->path_len + SIDECAR_EXT_MAX + 1 > sizeof p)
 			return 0;
-		for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++) {
+		for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 			memcpy(p, e->path, e->path_len);
-			strcpy(p + e->path_len, exts[i]);
+			strcpy(p + e->path_len, sidecars[i].ext);
 			fd = path_open(rootfd, p, &st);
 			if (fd >= 0) {
 				close(fd);
@@ -324,7 +316,7 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 {
 	if (c->max_bytes == 0)
 		return NULL;
-	uint64_t h = hash_path(path, len);
+	uint64_t h = hash_fnv1a(path, len);
 	struct cache_entry *e = c->buckets[h & (c->nbuckets - 1)];
 	while (e && !(e->hash == h && e->path_len == len && memcmp(e->path, path, len) == 0))
 		e = e->chain;
@@ -385,22 +377,13 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 		free(body);
 		return NULL;
 	}
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
-		if (n > 0)
-			got += (size_t)n;
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else
-			break;
-	}
-	if (got != size) { /* it shrank under us: let the slow path deal with it */
+	if (fileio_read_all(fd, body, size) != (ssize_t)size) {
+		/* it shrank under us: let the slow path deal with it */
 		free(e);
 		free(body);
 		return NULL;
 	}
-	e->hash = hash_path(path, len);
+	e->hash = hash_fnv1a(path, len);
 	e->st = *st;
 	e->type = type;
 	memcpy(e->etag, etag, etag_len);

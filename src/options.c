@@ -404,9 +404,9 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 		c->max_conns = (unsigned)v;
 		break;
 	case OPT_WORKERS:
-		if ((v = parse_number(arg, 1, OPTIONS_WORKERS_MAX)) < 0)
+		if ((v = parse_number(arg, 1, SHS_MAX_WORKERS)) < 0)
 			return fail(err, errcap, "invalid --workers '%s' (expected 1 to %d)", arg,
-			            OPTIONS_WORKERS_MAX);
+			            SHS_MAX_WORKERS);
 		o->workers = (unsigned)v;
 		break;
 	case OPT_CACHE_SIZE:

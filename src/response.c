@@ -5,63 +5,59 @@
 
 #include "config.h"
 
+#define ENTRY(e, c, r, close) [e] = {c, r, close}
+const struct resp_status_info resp_statuses[RESP_STATUS_COUNT] = {
+    ENTRY(RESP_CONTINUE, 100, "Continue", 0),
+    ENTRY(RESP_OK, 200, "OK", 0),
+    ENTRY(RESP_NO_CONTENT, 204, "No Content", 0),
+    ENTRY(RESP_PARTIAL_CONTENT, 206, "Partial Content", 0),
+    ENTRY(RESP_MOVED_PERMANENTLY, 301, "Moved Permanently", 0),
+    ENTRY(RESP_FOUND, 302, "Found", 0),
+    ENTRY(RESP_NOT_MODIFIED, 304, "Not Modified", 0),
+    ENTRY(RESP_TEMPORARY_REDIRECT, 307, "Temporary Redirect", 0),
+    ENTRY(RESP_PERMANENT_REDIRECT, 308, "Permanent Redirect", 0),
+    ENTRY(RESP_BAD_REQUEST, 400, "Bad Request", 1),
+    ENTRY(RESP_FORBIDDEN, 403, "Forbidden", 0),
+    ENTRY(RESP_NOT_FOUND, 404, "Not Found", 0),
+    ENTRY(RESP_METHOD_NOT_ALLOWED, 405, "Method Not Allowed", 0),
+    ENTRY(RESP_REQUEST_TIMEOUT, 408, "Request Timeout", 0),
+    ENTRY(RESP_LENGTH_REQUIRED, 411, "Length Required", 0),
+    ENTRY(RESP_PRECONDITION_FAILED, 412, "Precondition Failed", 0),
+    ENTRY(RESP_CONTENT_TOO_LARGE, 413, "Content Too Large", 0),
+    ENTRY(RESP_URI_TOO_LONG, 414, "URI Too Long", 1),
+    ENTRY(RESP_RANGE_NOT_SATISFIABLE, 416, "Range Not Satisfiable", 0),
+    ENTRY(RESP_EXPECTATION_FAILED, 417, "Expectation Failed", 0),
+    ENTRY(RESP_HEADER_FIELDS_TOO_LARGE, 431, "Request Header Fields Too Large", 1),
+    ENTRY(RESP_INTERNAL_SERVER_ERROR, 500, "Internal Server Error", 0),
+    ENTRY(RESP_NOT_IMPLEMENTED, 501, "Not Implemented", 0),
+    ENTRY(RESP_SERVICE_UNAVAILABLE, 503, "Service Unavailable", 0),
+    ENTRY(RESP_VERSION_NOT_SUPPORTED, 505, "HTTP Version Not Supported", 1),
+};
+#undef ENTRY
+
+/* A scan of a few dozen ints: cheaper than the status line it feeds, and it keeps the
+ * table the one place a status is described. */
+const struct resp_status_info *
+resp_status_find(int status)
+{
+	for (size_t i = 0; i < RESP_STATUS_COUNT; i++)
+		if (resp_statuses[i].code == status)
+			return &resp_statuses[i];
+	return NULL;
+}
+
 const char *
 resp_reason(int status)
 {
-	switch (status) {
-	case 100:
-		return "Continue";
-	case 200:
-		return "OK";
-	case 204:
-		return "No Content";
-	case 206:
-		return "Partial Content";
-	case 301:
-		return "Moved Permanently";
-	case 302:
-		return "Found";
-	case 304:
-		return "Not Modified";
-	case 307:
-		return "Temporary Redirect";
-	case 308:
-		return "Permanent Redirect";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 411:
-		return "Length Required";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 416:
-		return "Range Not Satisfiable";
-	case 417:
-		return "Expectation Failed";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Unknown";
-	}
+	const struct resp_status_info *s = resp_status_find(status);
+	return s ? s->reason : "Unknown";
+}
+
+int
+resp_close_after(int status)
+{
+	const struct resp_status_info *s = resp_status_find(status);
+	return s ? s->close_after : 0;
 }
 
 static void

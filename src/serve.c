@@ -11,6 +11,7 @@
 #include "byteranges.h"
 #include "cache.h"
 #include "cond.h"
+#include "hash.h"
 #include "http_coding.h"
 #include "listing.h"
 #include "live.h"
@@ -20,6 +21,7 @@
 #include "range.h"
 #include "reply.h"
 #include "response.h"
+#include "sidecar.h"
 #include "suggest.h"
 
 #define ALLOW "GET, HEAD, OPTIONS"
@@ -29,8 +31,9 @@ serve_error(struct conn *c, int status)
 {
 	c->nranges = 0;
 	/* A malformed request says little good about what follows it on the
-	 * connection: close after answering, as nginx does. */
-	if (status == 400 || status == 414 || status == 431 || status == 505)
+	 * connection: close after answering, as nginx does (response.c's table
+	 * says which statuses mean that). */
+	if (resp_close_after(status))
 		c->keep_alive = 0;
 	reply_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
 }
@@ -255,23 +258,12 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	reply_plan(c, 200, b.len, fd, 0, st->st_size);
 }
 
-/* Precompressed sidecars, best first when q-values tie. */
-static const struct {
-	const char *coding, *ext;
-} sidecars[] = {
-    {"br", ".br"},
-    {"zstd", ".zst"},
-    {"gzip", ".gz"},
-};
-
 /* Warns about a stale sidecar once, not on every request for it. */
 static void
 warn_stale(const char *path)
 {
 	static uint64_t warned[16];
-	uint64_t h = 1469598103934665603u;
-	for (const char *p = path; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	uint64_t h = hash_fnv1a(path, strlen(path));
 	for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++)
 		if (warned[i] == h)
 			return;
@@ -295,7 +287,7 @@ choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_
 	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
 	int best_q = 0, best_fd = -1;
 	struct stat best_st;
-	for (size_t i = 0; i < sizeof sidecars / sizeof sidecars[0]; i++) {
+	for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 		strcpy(path + len, sidecars[i].ext);
 		struct stat sst;
 		int sfd = path_open(c->srv->rootfd, path, &sst);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fileio.h"
 #include "live.h"
 #include "path.h"
 #include "reply.h"
@@ -146,12 +147,8 @@ suggest_respond(struct conn *c, const char *path, size_t len)
 	char *body = sb.overflow ? NULL : malloc(base + sb.len);
 	size_t blen = 0;
 	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
-		while (blen < base) {
-			ssize_t r = pread(fd, body + blen, base - blen, (off_t)blen);
-			if (r <= 0)
-				break;
-			blen += (size_t)r;
-		}
+		ssize_t r = fileio_read_all(fd, body, base);
+		blen = r > 0 ? (size_t)r : 0;
 	} else if (body) {
 		struct resp_buf bb;
 		resp_init(&bb, body, base);

@@ -1,7 +1,8 @@
 /* check_response.c - dates, reason phrases and the header buffer.
  *
  * Output buffers end at a PROT_NONE page where the test is about capacity,
- * so a write past cap crashes instead of corrupting a neighbour quietly. */
+ * so a write past cap crashes instead of corrupting a neighbour quietly.
+ * The status table is checked entry by entry against a table of its own. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -103,6 +104,94 @@ START_TEST(test_reason)
 	ck_assert_ptr_nonnull(r);
 	ck_assert_msg(strcmp(r, c->reason) == 0, "%d: \"%s\", want \"%s\"", c->status, r,
 	              c->reason);
+}
+END_TEST
+
+/* ---- the status table ------------------------------------------------------- */
+
+/* Every status we send, with its reason phrase and whether an error with it
+ * closes the connection (serve_error). 501 keeps it: an unknown method is a
+ * well-framed request; a 501 for a Transfer-Encoding closes because every
+ * head the parser rejects does (conn.c), not because of this flag. */
+static const struct status_case {
+	enum resp_status e;
+	int code;
+	const char *reason;
+	int close_after;
+} status_cases[] = {
+    {RESP_CONTINUE, 100, "Continue", 0},
+    {RESP_OK, 200, "OK", 0},
+    {RESP_NO_CONTENT, 204, "No Content", 0},
+    {RESP_PARTIAL_CONTENT, 206, "Partial Content", 0},
+    {RESP_MOVED_PERMANENTLY, 301, "Moved Permanently", 0},
+    {RESP_FOUND, 302, "Found", 0},
+    {RESP_NOT_MODIFIED, 304, "Not Modified", 0},
+    {RESP_TEMPORARY_REDIRECT, 307, "Temporary Redirect", 0},
+    {RESP_PERMANENT_REDIRECT, 308, "Permanent Redirect", 0},
+    {RESP_BAD_REQUEST, 400, "Bad Request", 1},
+    {RESP_FORBIDDEN, 403, "Forbidden", 0},
+    {RESP_NOT_FOUND, 404, "Not Found", 0},
+    {RESP_METHOD_NOT_ALLOWED, 405, "Method Not Allowed", 0},
+    {RESP_REQUEST_TIMEOUT, 408, "Request Timeout", 0},
+    {RESP_LENGTH_REQUIRED, 411, "Length Required", 0},
+    {RESP_PRECONDITION_FAILED, 412, "Precondition Failed", 0},
+    {RESP_CONTENT_TOO_LARGE, 413, "Content Too Large", 0},
+    {RESP_URI_TOO_LONG, 414, "URI Too Long", 1},
+    {RESP_RANGE_NOT_SATISFIABLE, 416, "Range Not Satisfiable", 0},
+    {RESP_EXPECTATION_FAILED, 417, "Expectation Failed", 0},
+    {RESP_HEADER_FIELDS_TOO_LARGE, 431, "Request Header Fields Too Large", 1},
+    {RESP_INTERNAL_SERVER_ERROR, 500, "Internal Server Error", 0},
+    {RESP_NOT_IMPLEMENTED, 501, "Not Implemented", 0},
+    {RESP_SERVICE_UNAVAILABLE, 503, "Service Unavailable", 0},
+    {RESP_VERSION_NOT_SUPPORTED, 505, "HTTP Version Not Supported", 1},
+};
+
+START_TEST(test_status)
+{
+	const struct status_case *c = &status_cases[_i];
+	const struct resp_status_info *s = resp_status_find(c->code);
+	ck_assert_msg(s == &resp_statuses[c->e], "%d: not at its enum slot", c->code);
+	ck_assert_int_eq(s->code, c->code);
+	ck_assert_str_eq(s->reason, c->reason);
+	ck_assert_str_eq(resp_reason(c->code), c->reason);
+	ck_assert_msg(resp_close_after(c->code) == c->close_after, "%d: close_after %d, want %d",
+	              c->code, resp_close_after(c->code), c->close_after);
+
+	char mem[128];
+	char want[128];
+	struct resp_buf b;
+	resp_init(&b, mem, sizeof mem);
+	resp_status_line(&b, c->code);
+	snprintf(want, sizeof want, "HTTP/1.1 %d %s\r\n", c->code, c->reason);
+	ck_assert_int_eq(b.overflow, 0);
+	ck_assert_msg(b.len == strlen(want) && memcmp(mem, want, b.len) == 0,
+	              "status line \"%.*s\", want \"%s\"", (int)b.len, mem, want);
+}
+END_TEST
+
+/* The table and the cases above list the same statuses, in code order, with
+ * no slot of the enum left empty. */
+START_TEST(test_status_table_complete)
+{
+	ck_assert_uint_eq(NELEM(status_cases), RESP_STATUS_COUNT);
+	for (size_t i = 0; i < RESP_STATUS_COUNT; i++) {
+		ck_assert_ptr_nonnull(resp_statuses[i].reason);
+		ck_assert_int_eq(resp_statuses[i].code, status_cases[i].code);
+		ck_assert_int_eq((int)status_cases[i].e, (int)i);
+		if (i > 0)
+			ck_assert_int_gt(resp_statuses[i].code, resp_statuses[i - 1].code);
+	}
+}
+END_TEST
+
+static const int unknown_statuses[] = {-1, 0, 99, 101, 201, 299, 402, 418, 502, 504, 999, 1000};
+
+START_TEST(test_status_unknown)
+{
+	int code = unknown_statuses[_i];
+	ck_assert_ptr_null(resp_status_find(code));
+	ck_assert_str_eq(resp_reason(code), "Unknown");
+	ck_assert_int_eq(resp_close_after(code), 0);
 }
 END_TEST
 
@@ -343,6 +432,12 @@ response_suite(void)
 
 	tc = tcase_create("reason");
 	tcase_add_loop_test(tc, test_reason, 0, NELEM(reason_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("status");
+	tcase_add_loop_test(tc, test_status, 0, NELEM(status_cases));
+	tcase_add_test(tc, test_status_table_complete);
+	tcase_add_loop_test(tc, test_status_unknown, 0, NELEM(unknown_statuses));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf");

@@ -22,5 +22,6 @@ Suite *workers_suite(void);   /* tests/check_workers.c: --workers master, restar
 Suite *conformance_suite(void); /* tests/check_conformance.c: RFC 9110/9112 over sockets */
 Suite *logs_suite(void);      /* tests/check_logs.c: log stalls, long lines, chroot reopen, logrotate */
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
+Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 
 #endif
