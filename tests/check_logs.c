@@ -35,21 +35,7 @@
 
 #define X_BODY "hello, logs\n"
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
+#define now_ms() ((long long)h_now_ms())
 
 static void
 join(char *dst, const char *dir, const char *name)
@@ -64,22 +50,8 @@ is_root(void)
 	return geteuid() == 0;
 }
 
-/* The file at path contains needle, within timeout_ms. */
-static int
-wait_contains(const char *path, const char *needle, int timeout_ms)
-{
-	long long end = now_ms() + timeout_ms;
-	for (;;) {
-		char *text = h_read_file(path, NULL);
-		int found = text && strstr(text, needle) != NULL;
-		free(text);
-		if (found)
-			return 1;
-		if (now_ms() >= end)
-			return 0;
-		sleep_ms(10);
-	}
-}
+/* The file holds needle within timeout_ms (scaled): the harness polls. */
+#define wait_contains(path, needle, ms) (h_wait_file_contains((path), (needle), (ms)) >= 0)
 
 /* One GET on a fresh connection; the status. */
 static int

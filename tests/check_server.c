@@ -1336,7 +1336,7 @@ START_TEST(test_cli_quiet_port_0)
 	char line[256];
 	ck_assert_msg(h_read_line(s.out_fd, line, sizeof line, 200) < 0 && line[0] == '\0',
 	              "a second line on stdout with -q: '%s'", line);
-	int st = h_server_stop(&s, 5000);
+	int st = h_server_stop(&s, 15000);
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop: %d", st);
 
 	/* A socket from systemd: its port is known, so -q prints nothing. */
@@ -1353,7 +1353,7 @@ START_TEST(test_cli_quiet_port_0)
 	h_conn_close(&c);
 	ck_assert_msg(h_read_line(s.out_fd, line, sizeof line, 200) < 0 && line[0] == '\0',
 	              "-q with a passed socket printed '%s'", line);
-	st = h_server_stop(&s, 5000);
+	st = h_server_stop(&s, 15000);
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop: %d", st);
 }
 END_TEST

@@ -218,22 +218,8 @@ count_lines(const char *s)
 	return n;
 }
 
-/* Polls until the file holds the string, or the deadline. */
-static int
-wait_file_has(const char *path, const char *needle, int timeout_ms)
-{
-	long long end = now_ms() + timeout_ms;
-	for (;;) {
-		char *s = h_read_file(path, NULL);
-		int found = s && strstr(s, needle) != NULL;
-		free(s);
-		if (found)
-			return 1;
-		if (now_ms() >= end)
-			return 0;
-		sleep_ms(10);
-	}
-}
+/* The file holds needle within timeout_ms (scaled): the harness polls. */
+#define wait_file_has(path, needle, ms) (h_wait_file_contains((path), (needle), (ms)) >= 0)
 
 /* How many of pid's fds point at path. */
 static int
