@@ -4,18 +4,17 @@
 
 #include <sys/stat.h>
 
-#include "conn.h"
 #include "reply.h"
 
 /* Plans a 206 for the c->nranges ranges of the file open at fd: one part
  * inline with Content-Range, several as multipart/byteranges whose exact
  * length is known up front. Takes ownership of fd. */
-void byteranges_respond(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
-                        const char *type);
+void byteranges_respond(const struct site *s, struct reply *r, int fd, const struct stat *st,
+                        const struct reply_file *fi, const char *type);
 
 /* multipart/byteranges: after one part's bytes are sent, formats the next
  * part's header (or the closing boundary) into c->out and points the file
  * range at its bytes. Returns 0 when there is nothing more to send. */
-int byteranges_next_part(struct conn *c);
+int byteranges_next_part(const struct site *s, struct reply *r);
 
 #endif

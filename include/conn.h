@@ -13,7 +13,7 @@
 #include "http.h"
 #include "http_chunked.h"
 #include "loop.h"
-#include "range.h"
+#include "reply.h"
 #include "server.h"
 
 enum conn_state {
@@ -34,17 +34,12 @@ struct conn {
 
 	unsigned readable : 1;     /* no EAGAIN (or short read) since the last EPOLLIN */
 	unsigned writable : 1;     /* no EAGAIN since the last EPOLLOUT */
-	unsigned keep_alive : 1;   /* go back to reading after this response */
-	unsigned http10 : 1;       /* the request was HTTP/1.0 */
-	unsigned head_only : 1;    /* HEAD: headers without the body */
 	unsigned chunked : 1;      /* discarding a chunked request body */
 	unsigned parse_due : 1;    /* new bytes may complete or break the head */
 	unsigned progress : 1;     /* bytes moved in this turn (refreshes timers) */
 	unsigned in_ready : 1;     /* on the server's ready list */
-	unsigned sse : 1;          /* the response in flight opens an event stream */
 	unsigned in_sse : 1;       /* on the server's event-stream list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
-	unsigned no_cache : 1;     /* the head being built gets Cache-Control: no-cache */
 
 	/* Owned by server.c: the timer class (its queue links live in the
 	 * server's dense timer_nodes[]) and the ready/free lists. */
@@ -62,17 +57,12 @@ struct conn {
 	struct http_chunked chunk;
 	size_t lingered;
 
-	/* Output: out[out_off..out_len), then mem[mem_off..mem_len) (a cached
-	 * body, held by a reference on entry), then file_fd[file_off..file_end). */
-	size_t out_off, out_len;
-	struct cache_entry *entry;
-	const char *mem;
-	size_t mem_off, mem_len;
-	int file_fd;
-	off_t file_off, file_end;
-	int status;        /* of the response in flight, for the logs */
-	size_t head_bytes; /* of the response head, so the log counts body bytes */
-	uint64_t sent;     /* bytes of this response sent so far */
+	/* The response in flight: the plan a responder made (reply.h), and
+	 * how far it has gone: out[out_off..rp.len), then
+	 * rp.mem[mem_off..rp.mem_len), then rp.fd[rp.off..rp.end). */
+	struct reply rp;
+	size_t out_off, mem_off;
+	uint64_t sent; /* bytes of this response sent so far */
 
 	/* For the access log: where the request line, Referer and User-Agent
 	 * sit in `in`. A head stays in place until its response is done. */
@@ -84,13 +74,6 @@ struct conn {
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} peer;
-
-	/* multipart/byteranges: part i of nranges is being sent; serve.c
-	 * formats each part's header into out when the previous part ends. */
-	unsigned char nranges, range_idx;
-	off_t file_size;
-	const char *part_type;
-	struct range ranges[RANGE_MAX];
 
 	char in[SHS_HEAD_MAX];
 	char out[SHS_OUT_MAX];

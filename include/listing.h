@@ -7,14 +7,16 @@
 
 #include <stddef.h>
 
-#include "conn.h"
 #include "http.h"
+#include "reply.h"
+#include "site.h"
 
 /* Most entries listed; a larger directory says the list was cut. */
 #define LISTING_MAX 10000
 
 /* Answers with the listing of dir (a normalised path ending in '/', or ""
  * for the root), or 404 if it is not a directory. */
-void listing_respond(struct conn *c, const struct http_request *req, const char *dir, size_t len);
+void listing_respond(const struct site *s, const struct http_request *req, struct reply *r,
+                     const char *dir, size_t len);
 
 #endif

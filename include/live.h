@@ -106,23 +106,26 @@ size_t live_watch_count(const struct server *srv);
 /* The directory ("" or "a/b/") watched as wd, or NULL. */
 const char *live_watch_dir(const struct server *srv, int wd);
 
+struct reply;
 struct reply_file;
+struct server_config;
+struct site;
 struct stat;
 
 /* An HTML page with the script put in, built in memory (the file on disk is
  * never touched), with its own length; no ranges on this variant. Takes
  * ownership of fd. */
-void live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
-                       const char *type);
+void live_respond_page(const struct site *s, struct reply *r, int fd, const struct stat *st,
+                       const struct reply_file *fi, const char *type);
 
 /* Event streams allowed at once: LIVE_STREAMS_MAX, at most half of
  * --max-connections (at least 1). */
-unsigned live_streams_max(const struct server *srv);
+unsigned live_streams_max(const struct server_config *cfg);
 
 /* GET /__simple-http-server/events: the head of the Server-Sent Events
- * stream; the connection then stays open as CONN_EVENTS. Past
- * live_streams_max() streams: 503 with Retry-After: 1. */
-void live_respond_events(struct conn *c);
+ * stream (r->sse: the connection then stays open as CONN_EVENTS). Past
+ * s->streams_max streams: 503 with Retry-After: 1. */
+void live_respond_events(const struct site *s, struct reply *r);
 
 /* Where the script goes in an HTML body of len bytes: the offset of the
  * last "</body>", else of the last "</head>", else len. Case-insensitive. */

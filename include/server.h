@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "response.h"
 #include "settings.h"
+#include "site.h"
 #include "timer.h"
 
 struct conn;
@@ -59,10 +60,12 @@ struct server {
 	time_t date_sec;
 	char date[RESP_DATE_LEN + 1]; /* IMF-fixdate for date_sec */
 	/* Server, Date and the configured headers every response carries,
-	 * formatted once per second (reply_update_prefix). */
+	 * formatted once per second (reply_format_prefix). */
 	char head_prefix[SHS_EXTRA_HEADERS_MAX + 160];
 	size_t head_prefix_len;
 	char boundary[24]; /* multipart/byteranges boundary, random per process */
+	struct site site;  /* what responders see (site.h): set up once, its clock
+	                    * and prefix length refreshed with the server's */
 
 	struct cache cache;
 	struct live_state live;

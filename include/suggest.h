@@ -14,11 +14,12 @@ unsigned suggest_distance(const char *a, size_t an, const char *b, size_t bn, un
  * in the same directory. Writes it to out and returns its length, or 0. */
 size_t suggest_path(int rootfd, const char *path, size_t len, int dotfiles, char *out, size_t cap);
 
-struct conn;
+struct site;
+struct reply;
 
 /* --dev: a 404 for path that links to the file it most likely meant, put
  * into TOP/404.html (before </body>) or the built-in page. Returns 0 (and
  * plans nothing) when there is nothing to suggest. */
-int suggest_respond(struct conn *c, const char *path, size_t len);
+int suggest_respond(const struct site *s, struct reply *r, const char *path, size_t len);
 
 #endif

@@ -19,8 +19,8 @@
 
 #include "accesslog.h"
 #include "byteranges.h"
-#include "cache.h"
 #include "log.h"
+#include "reply.h"
 #include "serve.h"
 
 enum step {
@@ -50,7 +50,7 @@ conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *pee
 	c->state = CONN_READ_REQUEST;
 	c->fd = fd;
 	c->srv = srv;
-	c->file_fd = -1;
+	c->rp.fd = -1;
 	c->timer = TIMER_NONE;
 	/* The request often arrives before accept returns: try to read at
 	 * once instead of waiting for the first edge. */
@@ -63,32 +63,30 @@ static void
 log_access(struct conn *c)
 {
 	struct accesslog *log = &c->srv->access_log;
-	if (log->fd < 0 || c->status == 0)
+	if (log->fd < 0 || c->rp.status == 0)
 		return;
 	struct accesslog_entry e = {
 	    .peer = c->peer.sa.sa_family ? &c->peer.sa : NULL,
 	    .request = c->in + c->log_req_off,
 	    .request_len = c->log_req_len,
-	    .status = c->status,
-	    .bytes = c->sent > c->head_bytes ? c->sent - c->head_bytes : 0,
+	    .status = c->rp.status,
+	    .bytes = c->sent > c->rp.head_len ? c->sent - c->rp.head_len : 0,
 	    .referer = c->in + c->log_ref_off,
 	    .referer_len = c->log_ref_len,
 	    .user_agent = c->in + c->log_ua_off,
 	    .user_agent_len = c->log_ua_len,
 	};
 	accesslog_write(log, c->srv->date_sec, &e);
-	c->status = 0;
+	c->rp.status = 0;
 }
 
-/* Lets go of a cached body the response was using. */
+/* The plan is made: sending starts at its first byte. */
 static void
-release_entry(struct conn *c)
+begin_send(struct conn *c)
 {
-	if (c->entry)
-		cache_unref(c->entry);
-	c->entry = NULL;
-	c->mem = NULL;
-	c->mem_off = c->mem_len = 0;
+	c->out_off = 0;
+	c->mem_off = 0;
+	c->sent = 0;
 }
 
 void
@@ -96,10 +94,7 @@ conn_close(struct conn *c)
 {
 	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE || c->state == CONN_EVENTS)
 		log_access(c); /* cut short: the line shows the bytes that went */
-	release_entry(c);
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	c->file_fd = -1;
+	reply_release(&c->rp);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -118,7 +113,7 @@ conn_is_idle(const struct conn *c)
 void
 conn_stop_keep_alive(struct conn *c)
 {
-	c->keep_alive = 0;
+	c->rp.keep_alive = 0;
 }
 
 enum timer_class
@@ -237,19 +232,17 @@ start_response(struct conn *c, const struct http_request *req)
 {
 	c->requests++;
 	c->turn_requests++;
-	c->http10 = req->version_minor == 0;
-	c->head_only = req->method == HTTP_METHOD_HEAD;
 	/* close wins over keep-alive, in any order or field (RFC 9112 9.6). */
-	c->keep_alive = !req->conn_close && (req->version_minor >= 1 || req->conn_keep_alive);
+	int keep_alive = !req->conn_close && (req->version_minor >= 1 || req->conn_keep_alive);
 	if (c->requests >= KEEP_ALIVE_MAX || c->srv->stopping)
-		c->keep_alive = 0;
+		keep_alive = 0;
 
 	int has_body = req->chunked || req->content_length > 0;
 	/* A client that asked for 100-continue may never send the body once it
 	 * sees our final answer; waiting for it could read the next request as
 	 * body. Close instead of guessing. */
 	if (has_body && (req->expect_continue || req->content_length > DISCARD_MAX))
-		c->keep_alive = 0;
+		keep_alive = 0;
 	c->chunked = req->chunked;
 	memset(&c->chunk, 0, sizeof c->chunk);
 	c->body_left = req->chunked ? 0 : req->content_length;
@@ -260,19 +253,22 @@ start_response(struct conn *c, const struct http_request *req)
 	size_t body = c->in_off + req->head_len;
 	struct http_chunked probe = {0};
 	size_t used;
+	reply_init(&c->rp, c->out, sizeof c->out, keep_alive, req->version_minor == 0,
+	           req->method == HTTP_METHOD_HEAD);
 	if (req->chunked && body < c->in_len &&
 	    http_chunked_skip(&probe, c->in + body, c->in_len - body, &used) == HTTP_CHUNK_BAD) {
-		c->keep_alive = 0;
+		c->rp.keep_alive = 0;
 		c->chunked = 0;
-		serve_error(c, 400);
+		reply_error(&c->srv->site, &c->rp, 400);
 	} else {
-		serve_request(c, req);
+		serve_request(&c->srv->site, req, &c->rp);
 	}
+	begin_send(c);
 	note_for_log(c, req);
 	c->in_off += req->head_len;
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_debug("fd %d: %.*s %.*s -> %d", c->fd, (int)req->method_name.len,
-		          req->method_name.p, (int)req->target.len, req->target.p, c->status);
+		          req->method_name.p, (int)req->target.len, req->target.p, c->rp.status);
 	c->state = CONN_SEND_HEAD;
 	return STEP_NEXT;
 }
@@ -283,9 +279,6 @@ static enum step
 start_error(struct conn *c, int status, enum http_method method)
 {
 	c->requests++;
-	c->keep_alive = 0;
-	c->head_only = method == HTTP_METHOD_HEAD;
-	c->http10 = 0;
 	/* The log shows the start of what was sent, up to the first line end. */
 	size_t avail = c->in_len - c->in_off;
 	const char *eol = memchr(c->in + c->in_off, '\n', avail);
@@ -296,7 +289,9 @@ start_error(struct conn *c, int status, enum http_method method)
 	c->log_req_len = (uint16_t)(n > 256 ? 256 : n);
 	c->log_ref_len = c->log_ua_len = 0;
 	c->in_off = c->in_len = 0;
-	serve_error(c, status);
+	reply_init(&c->rp, c->out, sizeof c->out, 0, 0, method == HTTP_METHOD_HEAD);
+	reply_error(&c->srv->site, &c->rp, status);
+	begin_send(c);
 	log_debug("fd %d: bad request head -> %d", c->fd, status);
 	c->state = CONN_SEND_HEAD;
 	return STEP_NEXT;
@@ -325,7 +320,7 @@ overflow(struct conn *c)
 static enum step
 close_lingering(struct conn *c)
 {
-	c->keep_alive = 0;
+	c->rp.keep_alive = 0;
 	c->chunked = 0;
 	c->body_left = 0;
 	if (shutdown(c->fd, SHUT_WR) != 0)
@@ -395,28 +390,28 @@ send_head(struct conn *c)
 	 * response the data waits for the FIN that close() or shutdown() adds
 	 * a moment later, and the kernel sends both in one segment: one packet
 	 * (and one ACK) less per connection, as nginx gets with TCP_CORK. */
-	int more = (c->file_fd >= 0 && c->file_off < c->file_end) || (!c->keep_alive && !c->sse)
+	int more = (c->rp.fd >= 0 && c->rp.off < c->rp.end) || (!c->rp.keep_alive && !c->rp.sse)
 	               ? MSG_MORE
 	               : 0;
-	while (c->out_off < c->out_len || c->mem_off < c->mem_len) {
+	while (c->out_off < c->rp.len || c->mem_off < c->rp.mem_len) {
 		if (!c->writable)
 			return STEP_WAIT;
 		/* Head and cached body in one call: one syscall per hit. */
 		struct iovec iov[2];
 		struct msghdr msg = {.msg_iov = iov};
-		if (c->out_off < c->out_len)
+		if (c->out_off < c->rp.len)
 			iov[msg.msg_iovlen++] =
-			    (struct iovec){c->out + c->out_off, c->out_len - c->out_off};
-		if (c->mem_off < c->mem_len)
+			    (struct iovec){c->out + c->out_off, c->rp.len - c->out_off};
+		if (c->mem_off < c->rp.mem_len)
 			iov[msg.msg_iovlen++] =
-			    (struct iovec){(void *)(c->mem + c->mem_off), c->mem_len - c->mem_off};
+			    (struct iovec){(void *)(c->rp.mem + c->mem_off), c->rp.mem_len - c->mem_off};
 		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | more);
 		if (n > 0) {
-			size_t k = (size_t)n, head = c->out_len - c->out_off;
+			size_t k = (size_t)n, head = c->rp.len - c->out_off;
 			if (k <= head) {
 				c->out_off += k;
 			} else {
-				c->out_off = c->out_len;
+				c->out_off = c->rp.len;
 				c->mem_off += k - head;
 			}
 			c->sent += (uint64_t)n;
@@ -428,17 +423,18 @@ send_head(struct conn *c)
 			return STEP_CLOSE;
 		}
 	}
-	if (c->file_fd >= 0 && c->file_off < c->file_end) {
+	if (c->rp.fd >= 0 && c->rp.off < c->rp.end) {
 		c->state = CONN_SEND_FILE;
 		return STEP_NEXT;
 	}
-	if (byteranges_next_part(c)) {
+	if (byteranges_next_part(&c->srv->site, &c->rp)) {
+		c->out_off = 0;
 		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}
-	if (c->sse) {
+	if (c->rp.sse) {
 		c->state = CONN_EVENTS;
-		c->out_off = c->out_len = 0;
+		c->out_off = c->rp.len = 0;
 		return STEP_NEXT; /* conn_run() tells the loop it joined */
 	}
 	return finish_response(c);
@@ -450,16 +446,16 @@ conn_push(struct conn *c, const char *msg, size_t len)
 	if (c->state != CONN_EVENTS)
 		return;
 	if (c->out_off > 0) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
+		memmove(c->out, c->out + c->out_off, c->rp.len - c->out_off);
+		c->rp.len -= c->out_off;
 		c->out_off = 0;
 	}
-	if (len > sizeof c->out - c->out_len) {
+	if (len > sizeof c->out - c->rp.len) {
 		c->sse_overflow = 1;
 		return;
 	}
-	memcpy(c->out + c->out_len, msg, len);
-	c->out_len += len;
+	memcpy(c->out + c->rp.len, msg, len);
+	c->rp.len += len;
 	c->writable = 1; /* try now; EAGAIN puts it back to waiting */
 }
 
@@ -486,8 +482,8 @@ events(struct conn *c)
 	}
 	if (c->sse_overflow)
 		return STEP_CLOSE;
-	while (c->out_off < c->out_len && c->writable) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+	while (c->out_off < c->rp.len && c->writable) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->rp.len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
 			c->out_off += (size_t)n;
 			c->sent += (uint64_t)n;
@@ -504,16 +500,16 @@ static enum step
 send_file(struct conn *c)
 {
 	assert(c->state == CONN_SEND_FILE);
-	while (c->file_off < c->file_end) {
+	while (c->rp.off < c->rp.end) {
 		if (!c->writable)
 			return STEP_WAIT;
 		if (c->turn_bytes >= SHS_TURN_BYTES)
 			return STEP_YIELD;
-		off_t left = c->file_end - c->file_off;
+		off_t left = c->rp.end - c->rp.off;
 		/* At most a turn's worth per call: loopback sockets take MBs
 		 * at once, and other clients should not wait behind that. */
 		size_t chunk = left > SHS_TURN_BYTES ? SHS_TURN_BYTES : (size_t)left;
-		ssize_t n = sendfile(c->fd, c->file_fd, &c->file_off, chunk);
+		ssize_t n = sendfile(c->fd, c->rp.fd, &c->rp.off, chunk);
 		if (n > 0) {
 			c->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
@@ -531,7 +527,8 @@ send_file(struct conn *c)
 			return STEP_CLOSE;
 		}
 	}
-	if (byteranges_next_part(c)) {
+	if (byteranges_next_part(&c->srv->site, &c->rp)) {
+		c->out_off = 0;
 		c->state = CONN_SEND_HEAD;
 		return STEP_NEXT;
 	}
@@ -542,13 +539,9 @@ static enum step
 finish_response(struct conn *c)
 {
 	log_access(c);
-	release_entry(c);
-	if (c->file_fd >= 0)
-		close(c->file_fd);
-	c->file_fd = -1;
-	c->out_off = c->out_len = 0;
-	c->nranges = 0;
-	if (c->keep_alive) {
+	reply_release(&c->rp);
+	c->out_off = c->rp.len = 0;
+	if (c->rp.keep_alive) {
 		c->state = CONN_READ_REQUEST;
 		c->parse_due = c->in_len > c->in_off;
 		return STEP_NEXT;

@@ -21,7 +21,6 @@
 #include "log.h"
 #include "path.h"
 #include "response.h"
-#include "serve.h"
 
 struct entry {
 	char *name;
@@ -319,20 +318,21 @@ wants_json(const struct http_request *req)
 }
 
 void
-listing_respond(struct conn *c, const struct http_request *req, const char *dir, size_t len)
+listing_respond(const struct site *s, const struct http_request *req, struct reply *r,
+                const char *dir, size_t len)
 {
 	struct stat st;
-	int dirfd = path_open(c->srv->rootfd, dir, &st);
+	int dirfd = path_open(s->rootfd, dir, &st);
 	if (dirfd < 0 || !S_ISDIR(st.st_mode)) {
 		if (dirfd >= 0)
 			close(dirfd);
-		serve_error(c, dirfd < 0 ? path_errno_status(dirfd) : 404);
+		reply_error(s, r, dirfd < 0 ? path_errno_status(dirfd) : 404);
 		return;
 	}
 	size_t n = 0;
 	int cut = 0;
 	struct entry *e =
-	    read_entries(c->srv->rootfd, dirfd, dir, len, c->srv->cfg->dotfiles, &n, &cut);
+	    read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles, &n, &cut);
 	close(dirfd);
 	int fd = e ? memfd_create("listing", MFD_CLOEXEC) : -1;
 	if (fd < 0) {
@@ -340,7 +340,7 @@ listing_respond(struct conn *c, const struct http_request *req, const char *dir,
 		for (size_t i = 0; i < n; i++)
 			free(e[i].name);
 		free(e);
-		serve_error(c, 500);
+		reply_error(s, r, 500);
 		return;
 	}
 	qsort(e, n, sizeof *e, compare);
@@ -363,8 +363,8 @@ listing_respond(struct conn *c, const struct http_request *req, const char *dir,
 	free(e);
 	if (failed) {
 		close(fd);
-		serve_error(c, 500);
+		reply_error(s, r, 500);
 		return;
 	}
-	serve_file_fd(c, req, fd, json ? "application/json" : "text/html; charset=utf-8");
+	reply_generated(s, r, fd, json ? "application/json" : "text/html; charset=utf-8");
 }

@@ -13,11 +13,10 @@
 
 #include "cache.h"
 
-#include "conn.h"
+#include "server.h"
 #include "log.h"
 #include "path.h"
 #include "reply.h"
-#include "serve.h"
 
 const char live_script[] =
     "<script>/* simple-http-server --live */(function(){"
@@ -418,9 +417,8 @@ make_room(struct live_state *l, size_t need)
 /* The file at fd with the script put in, read once for this version.
  * Returns a reference for the caller, or NULL (*status says why). */
 static struct cache_entry *
-page_for(struct server *srv, int fd, const struct stat *st, const char *type, int *status)
+page_for(struct live_state *l, int fd, const struct stat *st, const char *type, int *status)
 {
-	struct live_state *l = &srv->live;
 	l->page_clock++;
 	for (size_t i = 0; i < LIVE_PAGES_MAX; i++) {
 		struct live_page *p = &l->pages[i];
@@ -477,63 +475,62 @@ page_for(struct server *srv, int fd, const struct stat *st, const char *type, in
  * read holds a reference, not a copy). The file on disk is never touched;
  * ranges are not offered on this variant. */
 void
-live_respond_page(struct conn *c, int fd, const struct stat *st, const struct reply_file *fi,
-                  const char *type)
+live_respond_page(const struct site *s, struct reply *r, int fd, const struct stat *st,
+                  const struct reply_file *fi, const char *type)
 {
 	int status = 500;
-	struct cache_entry *e = page_for(c->srv, fd, st, type, &status);
+	struct cache_entry *e = page_for(s->live, fd, st, type, &status);
 	close(fd);
 	if (!e) {
 		if (status == 503)
-			reply_status(c, 503, "Retry-After", "1");
+			reply_status(s, r, 503, "Retry-After", "1");
 		else
-			serve_error(c, status);
+			reply_error(s, r, status);
 		return;
 	}
 	struct resp_buf b;
-	reply_head_with_body(c, &b, 200, type, (uint64_t)e->st.st_size);
-	reply_validators(c, &b, fi);
-	reply_end_headers(c, &b);
+	reply_head_with_body(s, r, &b, 200, type, (uint64_t)e->st.st_size);
+	reply_validators(r, &b, fi);
+	reply_end_headers(s, r, &b);
 	if (b.overflow)
-		reply_overflow(c, -1, 200);
+		reply_overflow(r, -1, 200);
 	else
-		reply_plan_mem(c, 200, b.len, e);
+		reply_plan_mem(r, 200, b.len, e);
 	cache_unref(e);
 }
 
 /* GET /__simple-http-server/events: a Server-Sent Events stream, held open
  * by the loop like any other connection and written on each change. */
 unsigned
-live_streams_max(const struct server *srv)
+live_streams_max(const struct server_config *cfg)
 {
-	unsigned half = srv->cfg->max_conns / 2;
+	unsigned half = cfg->max_conns / 2;
 	if (half == 0)
 		half = 1;
 	return half < LIVE_STREAMS_MAX ? half : LIVE_STREAMS_MAX;
 }
 
 void
-live_respond_events(struct conn *c)
+live_respond_events(const struct site *s, struct reply *r)
 {
-	struct server_streams *s = &c->srv->streams;
-	c->keep_alive = 0; /* the stream ends when the connection does */
-	if (!c->head_only && s->open >= live_streams_max(c->srv)) {
-		log_warn("--live: %u event streams open; answering 503 to another", s->open);
-		reply_status(c, 503, "Retry-After", "1");
+	r->keep_alive = 0; /* the stream ends when the connection does */
+	if (!r->head_only && *s->streams_open >= s->streams_max) {
+		log_warn("--live: %u event streams open; answering 503 to another",
+		         *s->streams_open);
+		reply_status(s, r, 503, "Retry-After", "1");
 		return;
 	}
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	reply_common_headers(c, &b, 200);
+	reply_begin(s, r, &b, 200);
 	resp_header(&b, "Content-Type", "text/event-stream");
-	c->no_cache = 1;
-	reply_end_headers(c, &b);
+	r->no_cache = 1;
+	reply_end_headers(s, r, &b);
 	size_t head = b.len;
-	if (!c->head_only)
+	if (!r->head_only)
 		resp_adds(&b, "retry: 1000\n: simple-http-server live reload\n\n");
-	reply_plan(c, 200, b.len, -1, 0, 0);
-	c->head_bytes = head;
-	c->sse = !c->head_only;
-	if (c->sse)
-		s->open++; /* the server gives it back when the connection goes */
+	reply_plan(r, 200, b.len, -1, 0, 0);
+	r->head_len = head;
+	r->sse = !r->head_only;
+	if (r->sse)
+		(*s->streams_open)++; /* the server gives it back when the connection goes */
 }

@@ -1,7 +1,6 @@
-/* reply.c - building a response in a connection. See reply.h. */
+/* reply.c - the response plan and the one header writer. See reply.h. */
 #include "reply.h"
 
-#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,39 +12,68 @@
 #define SERVER_HEADER SHS_NAME "/" SHS_VERSION
 
 void
-reply_update_prefix(struct server *srv)
+reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, int head_only)
 {
-	const struct server_config *cfg = srv->cfg;
+	r->status = 0;
+	r->keep_alive = keep_alive != 0;
+	r->http10 = http10 != 0;
+	r->head_only = head_only != 0;
+	r->no_cache = 0;
+	r->sse = 0;
+	r->buf = buf;
+	r->cap = cap;
+	r->len = r->head_len = 0;
+	r->entry = NULL;
+	r->mem = NULL;
+	r->mem_len = 0;
+	r->fd = -1;
+	r->off = r->end = 0;
+	r->nranges = r->range_idx = 0;
+}
+
+void
+reply_release(struct reply *r)
+{
+	if (r->entry)
+		cache_unref(r->entry);
+	r->entry = NULL;
+	r->mem = NULL;
+	r->mem_len = 0;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+	r->off = r->end = 0;
+	r->nranges = 0;
+}
+
+size_t
+reply_format_prefix(const struct server_config *cfg, const char *date, char *dst, size_t cap)
+{
 	struct resp_buf b;
-	resp_init(&b, srv->head_prefix, sizeof srv->head_prefix);
+	resp_init(&b, dst, cap);
 	resp_header(&b, "Server", SERVER_HEADER);
-	resp_header(&b, "Date", srv->date);
+	resp_header(&b, "Date", date);
 	if (cfg->cors)
 		resp_header(&b, "Access-Control-Allow-Origin", "*");
 	if (cfg->extra_headers)
 		resp_adds(&b, cfg->extra_headers);
-	/* Sized for the longest extra headers main accepts; never cut. */
-	assert(!b.overflow);
-	srv->head_prefix_len = b.len;
+	return b.overflow ? 0 : b.len;
 }
 
-/* Status line and the headers every response carries. */
 void
-reply_common_headers(struct conn *c, struct resp_buf *b, int status)
+reply_begin(const struct site *s, struct reply *r, struct resp_buf *b, int status)
 {
+	resp_init(b, r->buf, r->cap);
 	resp_status_line(b, status);
-	resp_add(b, c->srv->head_prefix, c->srv->head_prefix_len);
-	c->status = status; /* for the Cache-Control rule in reply_end_headers */
+	resp_add(b, s->head_prefix, s->head_prefix_len);
+	r->status = status; /* for the Cache-Control rule in reply_end_headers */
 }
 
-/* Starts the head of a response with a body of `length` bytes of `type`
- * in c->out: status line, common headers, Content-Type, Content-Length. */
 void
-reply_head_with_body(struct conn *c, struct resp_buf *b, int status, const char *type,
-                     uint64_t length)
+reply_head_with_body(const struct site *s, struct reply *r, struct resp_buf *b, int status,
+                     const char *type, uint64_t length)
 {
-	resp_init(b, c->out, sizeof c->out);
-	reply_common_headers(c, b, status);
+	reply_begin(s, r, b, status);
 	resp_header(b, "Content-Type", type);
 	resp_adds(b, "Content-Length: ");
 	resp_addu(b, length);
@@ -54,12 +82,12 @@ reply_head_with_body(struct conn *c, struct resp_buf *b, int status, const char 
 
 /* The one Cache-Control rule, for every response (see reply.h). */
 static const char *
-cache_control(const struct conn *c)
+cache_control(const struct site *s, const struct reply *r)
 {
-	const struct server_config *cfg = c->srv->cfg;
-	if (c->no_cache)
+	const struct server_config *cfg = s->cfg;
+	if (r->no_cache)
 		return "no-cache";
-	int file = c->status == 200 || c->status == 206 || c->status == 304;
+	int file = r->status == 200 || r->status == 206 || r->status == 304;
 	if (file && cfg->cache_control)
 		return cfg->cache_control;
 	/* --dev / --live: an edit must show on the next load, so nothing
@@ -69,81 +97,71 @@ cache_control(const struct conn *c)
 	return NULL;
 }
 
-/* Cache-Control, the Connection header (when the default does not say it)
- * and the blank line. */
 void
-reply_end_headers(struct conn *c, struct resp_buf *b)
+reply_end_headers(const struct site *s, struct reply *r, struct resp_buf *b)
 {
-	const char *cc = cache_control(c);
+	const char *cc = cache_control(s, r);
 	if (cc)
 		resp_header(b, "Cache-Control", cc);
-	c->no_cache = 0;
-	if (!c->keep_alive)
+	r->no_cache = 0;
+	if (!r->keep_alive)
 		resp_header(b, "Connection", "close");
-	else if (c->http10)
+	else if (r->http10)
 		resp_header(b, "Connection", "keep-alive");
 	resp_add(b, "\r\n", 2);
 }
 
-/* Commits a planned response: out holds head_len bytes, then file_fd's
- * bytes [first, end) follow (unless HEAD). Takes ownership of file_fd. */
 void
-reply_plan(struct conn *c, int status, size_t head_len, int file_fd, off_t first, off_t end)
+reply_plan(struct reply *r, int status, size_t head_len, int fd, off_t first, off_t end)
 {
-	c->status = status;
-	c->no_cache = 0;
-	c->out_off = 0;
-	c->out_len = head_len;
-	c->head_bytes = head_len;
-	c->sent = 0;
-	c->file_fd = -1;
-	c->file_off = c->file_end = 0;
-	if (file_fd >= 0 && (c->head_only || end <= first)) {
-		close(file_fd);
-	} else if (file_fd >= 0) {
-		c->file_fd = file_fd;
-		c->file_off = first;
-		c->file_end = end;
+	r->status = status;
+	r->no_cache = 0;
+	r->len = head_len;
+	r->head_len = head_len;
+	r->fd = -1;
+	r->off = r->end = 0;
+	if (fd >= 0 && (r->head_only || end <= first)) {
+		close(fd);
+	} else if (fd >= 0) {
+		r->fd = fd;
+		r->off = first;
+		r->end = end;
 	}
 }
 
-/* Like reply_plan(), with the body from a cached entry (HEAD sends none). */
 void
-reply_plan_mem(struct conn *c, int status, size_t head_len, struct cache_entry *e)
+reply_plan_mem(struct reply *r, int status, size_t head_len, struct cache_entry *e)
 {
-	reply_plan(c, status, head_len, -1, 0, 0);
-	if (c->head_only || e->st.st_size == 0)
+	reply_plan(r, status, head_len, -1, 0, 0);
+	if (r->head_only || e->st.st_size == 0)
 		return;
 	cache_ref(e);
-	c->entry = e;
-	c->mem = e->body;
-	c->mem_off = 0;
-	c->mem_len = (size_t)e->st.st_size;
+	r->entry = e;
+	r->mem = e->body;
+	r->mem_len = (size_t)e->st.st_size;
 }
 
-/* A head that cannot fit is our bug, not the client's: answer 500 plainly. */
 void
-reply_overflow(struct conn *c, int fd, int status)
+reply_overflow(struct reply *r, int fd, int status)
 {
 	log_error("response head for status %d does not fit", status);
 	if (fd >= 0)
 		close(fd);
-	c->keep_alive = 0;
-	c->nranges = 0;
+	r->keep_alive = 0;
+	r->nranges = 0;
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
+	resp_init(&b, r->buf, r->cap);
 	resp_status_line(&b, 500);
 	resp_adds(&b, "Content-Length: 0\r\nConnection: close\r\n\r\n");
-	reply_plan(c, 500, b.len, -1, 0, 0);
+	reply_plan(r, 500, b.len, -1, 0, 0);
 }
 
-/* The error page TOP/NNN.html, if it is a regular file: fd or -1. */
 int
-reply_error_page(struct conn *c, int status, struct stat *st)
+reply_error_page(const struct site *s, int status, struct stat *st)
 {
 	char name[16];
 	snprintf(name, sizeof name, "%d.html", status);
-	int fd = path_open(c->srv->rootfd, name, st);
+	int fd = path_open(s->rootfd, name, st);
 	if (fd >= 0 && !S_ISREG(st->st_mode)) {
 		close(fd);
 		fd = -1;
@@ -151,14 +169,12 @@ reply_error_page(struct conn *c, int status, struct stat *st)
 	return fd;
 }
 
-/* An error or redirect. extra_name/extra_value add one header (Allow,
- * Location, Content-Range). The body is TOP/NNN.html when it exists, else a
- * small built-in page. */
 void
-reply_status(struct conn *c, int status, const char *extra_name, const char *extra_value)
+reply_status(const struct site *s, struct reply *r, int status, const char *extra_name,
+             const char *extra_value)
 {
 	struct stat st;
-	int fd = reply_error_page(c, status, &st);
+	int fd = reply_error_page(s, status, &st);
 	char body[512];
 	struct resp_buf bb;
 	resp_init(&bb, body, sizeof body);
@@ -166,27 +182,60 @@ reply_status(struct conn *c, int status, const char *extra_name, const char *ext
 		resp_builtin_body(&bb, status);
 
 	struct resp_buf b;
-	reply_head_with_body(c, &b, status, "text/html; charset=utf-8",
+	reply_head_with_body(s, r, &b, status, "text/html; charset=utf-8",
 	                     fd >= 0 ? (uint64_t)st.st_size : bb.len);
 	if (extra_name)
 		resp_header(&b, extra_name, extra_value);
-	reply_end_headers(c, &b);
+	reply_end_headers(s, r, &b);
 	size_t head = b.len;
-	if (fd < 0 && !c->head_only)
+	if (fd < 0 && !r->head_only)
 		resp_add(&b, body, bb.len);
 	if (b.overflow) {
-		reply_overflow(c, fd, status);
+		reply_overflow(r, fd, status);
 		return;
 	}
-	reply_plan(c, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
-	c->head_bytes = head;
+	reply_plan(r, status, b.len, fd, 0, fd >= 0 ? st.st_size : 0);
+	r->head_len = head;
+}
+
+void
+reply_error(const struct site *s, struct reply *r, int status)
+{
+	r->nranges = 0;
+	/* A malformed request says little good about what follows it on the
+	 * connection: close after answering, as nginx does (response.c's table
+	 * says which statuses mean that). */
+	if (resp_close_after(status))
+		r->keep_alive = 0;
+	reply_status(s, r, status, status == 405 ? "Allow" : NULL, REPLY_ALLOW);
+}
+
+void
+reply_generated(const struct site *s, struct reply *r, int fd, const char *type)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		reply_error(s, r, 500);
+		return;
+	}
+	struct resp_buf b;
+	reply_head_with_body(s, r, &b, 200, type, (uint64_t)st.st_size);
+	r->no_cache = 1; /* reply_end_headers writes it */
+	resp_header(&b, "Vary", "Accept");
+	reply_end_headers(s, r, &b);
+	if (b.overflow) {
+		reply_overflow(r, fd, 200);
+		return;
+	}
+	reply_plan(r, 200, b.len, fd, 0, st.st_size);
 }
 
 /* Validators shared by 200, 206 and 304. Cache-Control is added by
  * reply_end_headers; these lines are also what the cache keeps as an
  * entry's fields, so they must not depend on more than the file. */
 void
-reply_validators(struct conn *c, struct resp_buf *b, const struct reply_file *fi)
+reply_validators(struct reply *r, struct resp_buf *b, const struct reply_file *fi)
 {
 	resp_header(b, "Last-Modified", fi->modified);
 	resp_header(b, "ETag", fi->etag);
@@ -195,5 +244,5 @@ reply_validators(struct conn *c, struct resp_buf *b, const struct reply_file *fi
 	/* --live: a page with the script is revalidated each time whatever
 	 * --cache-control says, or live reload would show a stale page. */
 	if (fi->live_html)
-		c->no_cache = 1;
+		r->no_cache = 1;
 }

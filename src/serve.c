@@ -24,31 +24,18 @@
 #include "sidecar.h"
 #include "suggest.h"
 
-#define ALLOW "GET, HEAD, OPTIONS"
-
-void
-serve_error(struct conn *c, int status)
-{
-	c->nranges = 0;
-	/* A malformed request says little good about what follows it on the
-	 * connection: close after answering, as nginx does (response.c's table
-	 * says which statuses mean that). */
-	if (resp_close_after(status))
-		c->keep_alive = 0;
-	reply_status(c, status, status == 405 ? "Allow" : NULL, ALLOW);
-}
-
 /* 301 to the directory with its slash. The Location is rebuilt from the
  * normalised path, percent-encoded, never from the raw target: "//evil/x" or
  * "/\evil" must not turn into a link off this site. */
 static void
-redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_result *pr)
+redirect_to_dir(const struct site *s, struct reply *r, const char *path, size_t len,
+                const struct path_result *pr)
 {
 	char loc[SHS_LOCATION_MAX];
 	loc[0] = '/';
 	long n = path_encode(path, len, loc + 1, sizeof loc - 2);
 	if (n < 0 || (size_t)n + 2 + pr->query_len >= sizeof loc) {
-		serve_error(c, 414);
+		reply_error(s, r, 414);
 		return;
 	}
 	size_t w = (size_t)n + 1;
@@ -58,13 +45,13 @@ redirect_to_dir(struct conn *c, const char *path, size_t len, const struct path_
 		w += pr->query_len;
 	}
 	loc[w] = '\0';
-	reply_status(c, 301, "Location", loc);
+	reply_status(s, r, 301, "Location", loc);
 }
 
 /* Longest Access-Control-Allow-Headers value we echo. Browsers list the
  * few non-safelisted headers a script sets; a longer list is not echoed (the
  * preflight then fails in the browser, as it should for such a request),
- * and it always fits in c->out beside the --header lines. */
+ * and it always fits in r->buf beside the --header lines. */
 #define CORS_HEADERS_MAX 1024
 
 struct token_list {
@@ -100,15 +87,14 @@ cors_allow_headers(struct http_slice v, char *dst, size_t cap)
 /* OPTIONS (any path, or "*"): 204 with Allow, and a CORS preflight answer
  * when --cors is on and the client asked for one with a valid method. */
 static void
-respond_options(struct conn *c, const struct http_request *req)
+respond_options(const struct site *s, const struct http_request *req, struct reply *r)
 {
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	reply_common_headers(c, &b, 204);
-	resp_header(&b, "Allow", ALLOW);
+	reply_begin(s, r, &b, 204);
+	resp_header(&b, "Allow", REPLY_ALLOW);
 	const struct http_header *m = http_field(req, HTTP_FIELD_AC_REQUEST_METHOD);
-	if (c->srv->cfg->cors && m && http_is_token(m->value)) {
-		resp_header(&b, "Access-Control-Allow-Methods", ALLOW);
+	if (s->cfg->cors && m && http_is_token(m->value)) {
+		resp_header(&b, "Access-Control-Allow-Methods", REPLY_ALLOW);
 		const struct http_header *h = http_field(req, HTTP_FIELD_AC_REQUEST_HEADERS);
 		char list[CORS_HEADERS_MAX];
 		long n = h ? cors_allow_headers(h->value, list, sizeof list) : -1;
@@ -119,33 +105,33 @@ respond_options(struct conn *c, const struct http_request *req)
 		}
 		resp_header(&b, "Access-Control-Max-Age", "86400");
 	}
-	reply_end_headers(c, &b);
+	reply_end_headers(s, r, &b);
 	if (b.overflow) {
-		reply_overflow(c, -1, 204);
+		reply_overflow(r, -1, 204);
 		return;
 	}
-	reply_plan(c, 204, b.len, -1, 0, 0);
+	reply_plan(r, 204, b.len, -1, 0, 0);
 }
 
 static void
-respond_not_modified(struct conn *c, int fd, const struct reply_file *fi)
+respond_not_modified(const struct site *s, struct reply *r, int fd, const struct reply_file *fi)
 {
 	if (fd >= 0)
 		close(fd);
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	reply_common_headers(c, &b, 304);
-	reply_validators(c, &b, fi);
-	reply_end_headers(c, &b);
+	reply_begin(s, r, &b, 304);
+	reply_validators(r, &b, fi);
+	reply_end_headers(s, r, &b);
 	if (b.overflow) {
-		reply_overflow(c, -1, 304);
+		reply_overflow(r, -1, 304);
 		return;
 	}
-	reply_plan(c, 304, b.len, -1, 0, 0);
+	reply_plan(r, 304, b.len, -1, 0, 0);
 }
 
 static void
-respond_file(struct conn *c, const struct http_request *req, int fd, const struct stat *st,
+respond_file(const struct site *s, const struct http_request *req, struct reply *r, int fd,
+             const struct stat *st,
              struct reply_file *fi)
 {
 	if (!fi->entry) {
@@ -156,7 +142,7 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 		if (n < 0 ||
 		    resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0) {
 			close(fd);
-			serve_error(c, 500);
+			reply_error(s, r, 500);
 			return;
 		}
 		fi->etag_len = (size_t)n;
@@ -171,12 +157,12 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 
 	switch (cond_evaluate(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 	case COND_NOT_MODIFIED:
-		respond_not_modified(c, fd, fi);
+		respond_not_modified(s, r, fd, fi);
 		return;
 	case COND_FAILED:
 		if (fd >= 0)
 			close(fd);
-		serve_error(c, 412);
+		reply_error(s, r, 412);
 		return;
 	case COND_PROCEED:
 		break;
@@ -190,19 +176,19 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
 		size_t nr;
 		switch (range_parse(range->value.p, range->value.len, (uint64_t)st->st_size,
-		                    c->ranges, &nr)) {
+		                    r->ranges, &nr)) {
 		case RANGE_OK:
-			c->nranges = (unsigned char)nr;
-			c->range_idx = 0;
-			c->part_type = type;
-			c->file_size = st->st_size;
-			byteranges_respond(c, fd, st, fi, type);
+			r->nranges = (unsigned char)nr;
+			r->range_idx = 0;
+			r->part_type = type;
+			r->file_size = st->st_size;
+			byteranges_respond(s, r, fd, st, fi, type);
 			return;
 		case RANGE_UNSATISFIABLE: {
 			char cr[40];
 			snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)st->st_size);
 			close(fd);
-			reply_status(c, 416, "Content-Range", cr);
+			reply_status(s, r, 416, "Content-Range", cr);
 			return;
 		}
 		case RANGE_IGNORE:
@@ -211,13 +197,12 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 	}
 
 	if (fi->live_html) {
-		live_respond_page(c, fd, st, fi, type);
+		live_respond_page(s, r, fd, st, fi, type);
 		return;
 	}
 
 	struct resp_buf b;
-	resp_init(&b, c->out, sizeof c->out);
-	reply_common_headers(c, &b, 200);
+	reply_begin(s, r, &b, 200);
 	size_t fields = b.len;
 	if (fi->entry && fi->entry->fields_len) {
 		resp_add(&b, fi->entry->fields, fi->entry->fields_len);
@@ -229,33 +214,32 @@ respond_file(struct conn *c, const struct http_request *req, int fd, const struc
 		if (fi->encoding)
 			resp_header(&b, "Content-Encoding", fi->encoding);
 		resp_header(&b, "Accept-Ranges", "bytes");
-		reply_validators(c, &b, fi);
+		reply_validators(r, &b, fi);
 	}
 	size_t fields_end = b.len;
-	reply_end_headers(c, &b);
+	reply_end_headers(s, r, &b);
 	if (b.overflow) {
-		reply_overflow(c, fd, 200);
+		reply_overflow(r, fd, 200);
 		return;
 	}
 	if (fd >= 0 && !fi->vary && !fi->entry) {
 		/* Small enough and no sidecar to negotiate: keep it in memory so
 		 * the next requests need no open, fstat, sendfile or close. */
-		struct server *srv = c->srv;
-		fi->entry = cache_fill(&srv->cache, fi->name, fi->name_len, fd, st, type, fi->etag,
-		                       fi->etag_len, fi->modified, srv->now_ms);
+		fi->entry = cache_fill(s->cache, fi->name, fi->name_len, fd, st, type, fi->etag,
+		                       fi->etag_len, fi->modified, s->now_ms);
 		if (fi->entry) {
 			close(fd);
-			cache_set_fields(fi->entry, c->out + fields, fields_end - fields);
-			reply_plan_mem(c, 200, b.len, fi->entry);
+			cache_set_fields(fi->entry, r->buf + fields, fields_end - fields);
+			reply_plan_mem(r, 200, b.len, fi->entry);
 			cache_unref(fi->entry);
 			return;
 		}
 	}
 	if (fi->entry) {
-		reply_plan_mem(c, 200, b.len, fi->entry);
+		reply_plan_mem(r, 200, b.len, fi->entry);
 		return;
 	}
-	reply_plan(c, 200, b.len, fd, 0, st->st_size);
+	reply_plan(r, 200, b.len, fd, 0, st->st_size);
 }
 
 /* Warns about a stale sidecar once, not on every request for it. */
@@ -281,7 +265,7 @@ newer_or_same(const struct timespec *a, const struct timespec *b)
 /* If a fresh sidecar of path exists and the client accepts its coding,
  * swaps *fd and *st for the best one. path has room for the extension. */
 static void
-choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_t len, int *fd,
+choose_sidecar(const struct site *s, const struct http_request *req, char *path, size_t len, int *fd,
                struct stat *st, struct reply_file *fi)
 {
 	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
@@ -290,7 +274,7 @@ choose_sidecar(struct conn *c, const struct http_request *req, char *path, size_
 	for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 		strcpy(path + len, sidecars[i].ext);
 		struct stat sst;
-		int sfd = path_open(c->srv->rootfd, path, &sst);
+		int sfd = path_open(s->rootfd, path, &sst);
 		if (sfd < 0)
 			continue;
 		if (!S_ISREG(sst.st_mode)) {
@@ -338,13 +322,13 @@ has_extension(const char *path, size_t len)
 /* --clean-urls: "about" is about.html; --spa: any other extension-less path
  * is the top index.html. On success path and *len name what was opened. */
 static int
-open_fallback(struct conn *c, char *path, size_t *len, struct stat *st, int *live_html)
+open_fallback(const struct site *s, char *path, size_t *len, struct stat *st, int *live_html)
 {
-	const struct server_config *cfg = c->srv->cfg;
+	const struct server_config *cfg = s->cfg;
 	int fd = -ENOENT;
 	if (cfg->clean_urls) {
 		memcpy(path + *len, ".html", 6);
-		fd = path_open(c->srv->rootfd, path, st);
+		fd = path_open(s->rootfd, path, st);
 		if (fd >= 0 && S_ISREG(st->st_mode)) {
 			*len += 5;
 		} else {
@@ -355,7 +339,7 @@ open_fallback(struct conn *c, char *path, size_t *len, struct stat *st, int *liv
 		}
 	}
 	if (fd == -ENOENT && cfg->spa) {
-		fd = path_open(c->srv->rootfd, index_name, st);
+		fd = path_open(s->rootfd, index_name, st);
 		if (fd >= 0) {
 			memcpy(path, index_name, sizeof index_name);
 			*len = sizeof index_name - 1;
@@ -367,51 +351,51 @@ open_fallback(struct conn *c, char *path, size_t *len, struct stat *st, int *liv
 }
 
 void
-serve_request(struct conn *c, const struct http_request *req)
+serve_request(const struct site *s, const struct http_request *req, struct reply *r)
 {
-	c->nranges = 0;
+	r->nranges = 0;
 	if (req->method == HTTP_METHOD_UNKNOWN) {
-		serve_error(c, 501);
+		reply_error(s, r, 501);
 		return;
 	}
 	int is_options = req->method == HTTP_METHOD_OPTIONS;
 	if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD && !is_options) {
-		serve_error(c, 405);
+		reply_error(s, r, 405);
 		return;
 	}
 	if (is_options && req->target.len == 1 && req->target.p[0] == '*') {
-		respond_options(c, req);
+		respond_options(s, req, r);
 		return;
 	}
 
 	/* Room for "index.html" or a sidecar extension after the path. */
 	char path[SHS_PATH_MAX + sizeof index_name + 8];
 	struct path_result pr;
-	switch (path_normalize(req->target.p, req->target.len, c->srv->cfg->dotfiles, path,
+	switch (path_normalize(req->target.p, req->target.len, s->cfg->dotfiles, path,
 	                       SHS_PATH_MAX, &pr)) {
 	case PATH_OK:
 		break;
 	case PATH_BAD:
-		serve_error(c, 400);
+		reply_error(s, r, 400);
 		return;
 	case PATH_FORBIDDEN:
-		serve_error(c, 403);
+		reply_error(s, r, 403);
 		return;
 	case PATH_HIDDEN:
-		serve_error(c, 404);
+		reply_error(s, r, 404);
 		return;
 	case PATH_TOO_LONG:
-		serve_error(c, 414);
+		reply_error(s, r, 414);
 		return;
 	}
 	if (is_options) {
-		respond_options(c, req);
+		respond_options(s, req, r);
 		return;
 	}
-	const struct server_config *cfg = c->srv->cfg;
+	const struct server_config *cfg = s->cfg;
 	if (cfg->live && pr.len == sizeof LIVE_EVENTS_PATH - 1 &&
 	    memcmp(path, LIVE_EVENTS_PATH, pr.len) == 0) {
-		live_respond_events(c);
+		live_respond_events(s, r);
 		return;
 	}
 
@@ -423,27 +407,26 @@ serve_request(struct conn *c, const struct http_request *req)
 	}
 	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
 	if (!live_html && !http_field(req, HTTP_FIELD_RANGE)) {
-		struct server *srv = c->srv;
-		struct cache_entry *e = cache_lookup(&srv->cache, path, len, srv->now_ms,
-		                                     srv->rootfd, srv->cfg->precompressed);
+		struct cache_entry *e = cache_lookup(s->cache, path, len, s->now_ms,
+		                                     s->rootfd, s->cfg->precompressed);
 		if (e) {
 			struct reply_file fi = {.name = path, .name_len = len, .entry = e};
 			memcpy(fi.etag, e->etag, e->etag_len + 1);
 			fi.etag_len = e->etag_len;
 			memcpy(fi.modified, e->modified, sizeof fi.modified);
-			respond_file(c, req, -1, &e->st, &fi);
+			respond_file(s, req, r, -1, &e->st, &fi);
 			cache_unref(e);
 			return;
 		}
 	}
 	struct stat st;
-	int fd = path_open(c->srv->rootfd, path, &st);
+	int fd = path_open(s->rootfd, path, &st);
 	if (fd == -ENOENT && !pr.trailing_slash && (cfg->clean_urls || cfg->spa) &&
 	    !has_extension(path, len))
-		fd = open_fallback(c, path, &len, &st, &live_html);
-	if (fd == -ENOENT && pr.trailing_slash && c->srv->cfg->listing) {
+		fd = open_fallback(s, path, &len, &st, &live_html);
+	if (fd == -ENOENT && pr.trailing_slash && s->cfg->listing) {
 		path[pr.len] = '\0';
-		listing_respond(c, req, path, pr.len);
+		listing_respond(s, req, r, path, pr.len);
 		return;
 	}
 	if (fd < 0) {
@@ -452,46 +435,25 @@ serve_request(struct conn *c, const struct http_request *req)
 			log_warn("open %s: %s", path, strerror(-fd));
 		if (status == 404 && cfg->dev) {
 			path[pr.len] = '\0';
-			if (suggest_respond(c, path, pr.len))
+			if (suggest_respond(s, r, path, pr.len))
 				return;
 		}
-		serve_error(c, status);
+		reply_error(s, r, status);
 		return;
 	}
 	if (S_ISDIR(st.st_mode) && !pr.trailing_slash) {
 		close(fd);
-		redirect_to_dir(c, path, pr.len, &pr);
+		redirect_to_dir(s, r, path, pr.len, &pr);
 		return;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		serve_error(c, 403);
+		reply_error(s, r, 403);
 		return;
 	}
 	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
-	if (c->srv->cfg->precompressed && !live_html)
-		choose_sidecar(c, req, path, len, &fd, &st, &fi);
-	respond_file(c, req, fd, &st, &fi);
+	if (s->cfg->precompressed && !live_html)
+		choose_sidecar(s, req, path, len, &fd, &st, &fi);
+	respond_file(s, req, r, fd, &st, &fi);
 }
 
-void
-serve_file_fd(struct conn *c, const struct http_request *req, int fd, const char *type)
-{
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		serve_error(c, 500);
-		return;
-	}
-	(void)req;
-	struct resp_buf b;
-	reply_head_with_body(c, &b, 200, type, (uint64_t)st.st_size);
-	c->no_cache = 1; /* reply_end_headers writes it */
-	resp_header(&b, "Vary", "Accept");
-	reply_end_headers(c, &b);
-	if (b.overflow) {
-		reply_overflow(c, fd, 200);
-		return;
-	}
-	reply_plan(c, 200, b.len, fd, 0, st.st_size);
-}

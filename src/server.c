@@ -7,6 +7,7 @@
  * ends, so a stale event for it finds CONN_DONE and is ignored. */
 #include "server.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -32,13 +33,18 @@ update_clock(struct server *srv)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	srv->now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	srv->site.now_ms = srv->now_ms;
 	clock_gettime(CLOCK_REALTIME_COARSE, &ts);
 	/* The Date header is formatted at most once per second. */
 	if (ts.tv_sec != srv->date_sec) {
 		srv->date_sec = ts.tv_sec;
 		if (resp_format_date(ts.tv_sec, srv->date, sizeof srv->date) < 0)
 			memcpy(srv->date, "Thu, 01 Jan 1970 00:00:00 GMT", RESP_DATE_LEN + 1);
-		reply_update_prefix(srv);
+		srv->head_prefix_len = reply_format_prefix(srv->cfg, srv->date, srv->head_prefix,
+		                                           sizeof srv->head_prefix);
+		/* Sized for the longest extra headers main accepts; never cut. */
+		assert(srv->head_prefix_len > 0);
+		srv->site.head_prefix_len = srv->head_prefix_len;
 	}
 }
 
@@ -77,8 +83,8 @@ streams_join(struct server *srv, struct conn *c)
 static void
 streams_leave(struct server *srv, struct conn *c)
 {
-	if (c->sse) {
-		c->sse = 0;
+	if (c->rp.sse) {
+		c->rp.sse = 0;
 		srv->streams.open--;
 	}
 	if (!c->in_sse)
@@ -602,6 +608,16 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	accesslog_disable(&srv->access_log);
 	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
 		return -ENOMEM;
+	srv->site = (struct site){
+	    .cfg = cfg,
+	    .rootfd = rootfd,
+	    .cache = &srv->cache,
+	    .live = cfg->live ? &srv->live : NULL,
+	    .streams_open = &srv->streams.open,
+	    .streams_max = live_streams_max(cfg),
+	    .head_prefix = srv->head_prefix,
+	    .boundary = srv->boundary,
+	};
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */

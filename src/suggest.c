@@ -122,10 +122,10 @@ suggest_path(int rootfd, const char *path, size_t len, int dotfiles, char *out, 
 /* --dev: a 404 that links to the file the client probably meant, put
  * into TOP/404.html (before </body>) or the built-in page. */
 int
-suggest_respond(struct conn *c, const char *path, size_t len)
+suggest_respond(const struct site *s, struct reply *r, const char *path, size_t len)
 {
 	char sug[SHS_PATH_MAX], enc[3 * SHS_PATH_MAX];
-	size_t n = suggest_path(c->srv->rootfd, path, len, c->srv->cfg->dotfiles, sug, sizeof sug);
+	size_t n = suggest_path(s->rootfd, path, len, s->cfg->dotfiles, sug, sizeof sug);
 	long el = n ? path_encode(sug, n, enc, sizeof enc) : -1;
 	if (el < 0)
 		return 0;
@@ -142,13 +142,13 @@ suggest_respond(struct conn *c, const char *path, size_t len)
 		resp_adds(&sb, pass == 0 ? "\">/" : "</a>?</p>\n");
 	}
 	struct stat st;
-	int fd = reply_error_page(c, 404, &st);
+	int fd = reply_error_page(s, 404, &st);
 	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
 	char *body = sb.overflow ? NULL : malloc(base + sb.len);
 	size_t blen = 0;
 	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
-		ssize_t r = fileio_read_all(fd, body, base);
-		blen = r > 0 ? (size_t)r : 0;
+		ssize_t got = fileio_read_all(fd, body, base);
+		blen = got > 0 ? (size_t)got : 0;
 	} else if (body) {
 		struct resp_buf bb;
 		resp_init(&bb, body, base);
@@ -168,13 +168,13 @@ suggest_respond(struct conn *c, const char *path, size_t len)
 	if (!e)
 		return 0;
 	struct resp_buf b;
-	reply_head_with_body(c, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
-	c->no_cache = 1;
-	reply_end_headers(c, &b);
+	reply_head_with_body(s, r, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
+	r->no_cache = 1;
+	reply_end_headers(s, r, &b);
 	if (b.overflow)
-		reply_overflow(c, -1, 404);
+		reply_overflow(r, -1, 404);
 	else
-		reply_plan_mem(c, 404, b.len, e);
+		reply_plan_mem(r, 404, b.len, e);
 	cache_unref(e);
 	return 1;
 }
