@@ -76,8 +76,7 @@ struct reply_file {
 };
 
 /* A fresh plan writing into buf[0..cap), with the request's flags. */
-void reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10,
-                int head_only);
+void reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, int head_only);
 
 /* Lets go of what the plan holds (the cached entry, the file), so the
  * connection can be reused. */

@@ -19,15 +19,15 @@ struct live_state;
 
 struct site {
 	const struct server_config *cfg;
-	int rootfd;               /* the top dir; every path is opened beneath it */
-	struct cache *cache;      /* small-file cache (may be turned off: see cache.h) */
-	struct live_state *live;  /* --live's shared pages, or NULL without --live */
-	unsigned *streams_open;   /* event-stream answers open (--live), or NULL */
-	unsigned streams_max;     /* at most this many */
-	uint64_t now_ms;          /* CLOCK_MONOTONIC of this wake-up */
-	const char *head_prefix;  /* "Server: ...\r\nDate: ...\r\n" and --header lines */
+	int rootfd;              /* the top dir; every path is opened beneath it */
+	struct cache *cache;     /* small-file cache (may be turned off: see cache.h) */
+	struct live_state *live; /* --live's shared pages, or NULL without --live */
+	unsigned *streams_open;  /* event-stream answers open (--live), or NULL */
+	unsigned streams_max;    /* at most this many */
+	uint64_t now_ms;         /* CLOCK_MONOTONIC of this wake-up */
+	const char *head_prefix; /* "Server: ...\r\nDate: ...\r\n" and --header lines */
 	size_t head_prefix_len;
-	const char *boundary;     /* multipart/byteranges, random per process */
+	const char *boundary; /* multipart/byteranges, random per process */
 };
 
 #endif

@@ -9,8 +9,7 @@
 
 /* "\r\n--B\r\nContent-Type: T\r\nContent-Range: bytes a-b/size\r\n\r\n" */
 static void
-part_header(struct resp_buf *b, const struct site *s, const struct reply *rp,
-            const struct range *r)
+part_header(struct resp_buf *b, const struct site *s, const struct reply *rp, const struct range *r)
 {
 	resp_adds(b, "\r\n--");
 	resp_adds(b, s->boundary);

@@ -403,8 +403,8 @@ send_head(struct conn *c)
 			iov[msg.msg_iovlen++] =
 			    (struct iovec){c->out + c->out_off, c->rp.len - c->out_off};
 		if (c->mem_off < c->rp.mem_len)
-			iov[msg.msg_iovlen++] =
-			    (struct iovec){(void *)(c->rp.mem + c->mem_off), c->rp.mem_len - c->mem_off};
+			iov[msg.msg_iovlen++] = (struct iovec){(void *)(c->rp.mem + c->mem_off),
+			                                       c->rp.mem_len - c->mem_off};
 		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | more);
 		if (n > 0) {
 			size_t k = (size_t)n, head = c->rp.len - c->out_off;

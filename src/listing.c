@@ -331,8 +331,7 @@ listing_respond(const struct site *s, const struct http_request *req, struct rep
 	}
 	size_t n = 0;
 	int cut = 0;
-	struct entry *e =
-	    read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles, &n, &cut);
+	struct entry *e = read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles, &n, &cut);
 	close(dirfd);
 	int fd = e ? memfd_create("listing", MFD_CLOEXEC) : -1;
 	if (fd < 0) {

@@ -129,23 +129,65 @@ respond_not_modified(const struct site *s, struct reply *r, int fd, const struct
 	reply_plan(r, 304, b.len, -1, 0, 0);
 }
 
+/* ETag and Last-Modified of a file not in the cache: 0, or -1. */
+static int
+format_validators(const struct stat *st, struct reply_file *fi)
+{
+	fi->etag_len = 0;
+	int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
+	                         st->st_mtim.tv_nsec, fi->etag, sizeof fi->etag);
+	if (n < 0 || resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0)
+		return -1;
+	fi->etag_len = (size_t)n;
+	return 0;
+}
+
+/* A Range request that applies (GET, If-Range passed): 206 or 416, and 1.
+ * 0 when the whole file is to be sent (no Range, or one to ignore). */
+static int
+respond_range(const struct site *s, const struct http_request *req, struct reply *r, int fd,
+              const struct stat *st, const struct reply_file *fi, const char *type)
+{
+	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200.
+	 * Cached entries are only used for requests without Range. */
+	const struct http_header *range = http_field(req, HTTP_FIELD_RANGE);
+	if (!range || fd < 0 || fi->live_html || req->method != HTTP_METHOD_GET ||
+	    !cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec))
+		return 0;
+	size_t nr;
+	switch (
+	    range_parse(range->value.p, range->value.len, (uint64_t)st->st_size, r->ranges, &nr)) {
+	case RANGE_OK:
+		r->nranges = (unsigned char)nr;
+		r->range_idx = 0;
+		r->part_type = type;
+		r->file_size = st->st_size;
+		byteranges_respond(s, r, fd, st, fi, type);
+		return 1;
+	case RANGE_UNSATISFIABLE: {
+		char cr[40];
+		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)st->st_size);
+		close(fd);
+		reply_status(s, r, 416, "Content-Range", cr);
+		return 1;
+	}
+	case RANGE_IGNORE:
+		break;
+	}
+	return 0;
+}
+
+static void respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *st,
+                          struct reply_file *fi, const char *type);
+
 static void
 respond_file(const struct site *s, const struct http_request *req, struct reply *r, int fd,
-             const struct stat *st,
-             struct reply_file *fi)
+             const struct stat *st, struct reply_file *fi)
 {
-	if (!fi->entry) {
-		fi->etag_len = 0;
-		int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size,
-		                         st->st_mtim.tv_sec, st->st_mtim.tv_nsec, fi->etag,
-		                         sizeof fi->etag);
-		if (n < 0 ||
-		    resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0) {
-			close(fd);
-			reply_error(s, r, 500);
-			return;
-		}
-		fi->etag_len = (size_t)n;
+	if (!fi->entry && format_validators(st, fi) < 0) {
+		close(fd);
+		reply_error(s, r, 500);
+		return;
 	}
 	if (st->st_size > SHS_LIVE_INJECT_MAX)
 		fi->live_html = 0; /* too big to rebuild in memory: sent as it is */
@@ -169,38 +211,19 @@ respond_file(const struct site *s, const struct http_request *req, struct reply 
 	}
 
 	const char *type = fi->entry ? fi->entry->type : mime_type(fi->name, fi->name_len);
-	/* Range is defined for GET only (RFC 9110 14.2); HEAD gets GET's 200.
-	 * Cached entries are only used for requests without Range. */
-	const struct http_header *range = http_field(req, HTTP_FIELD_RANGE);
-	if (range && fd >= 0 && !fi->live_html && req->method == HTTP_METHOD_GET &&
-	    cond_if_range(req, fi->etag, fi->etag_len, st->st_mtim.tv_sec)) {
-		size_t nr;
-		switch (range_parse(range->value.p, range->value.len, (uint64_t)st->st_size,
-		                    r->ranges, &nr)) {
-		case RANGE_OK:
-			r->nranges = (unsigned char)nr;
-			r->range_idx = 0;
-			r->part_type = type;
-			r->file_size = st->st_size;
-			byteranges_respond(s, r, fd, st, fi, type);
-			return;
-		case RANGE_UNSATISFIABLE: {
-			char cr[40];
-			snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)st->st_size);
-			close(fd);
-			reply_status(s, r, 416, "Content-Range", cr);
-			return;
-		}
-		case RANGE_IGNORE:
-			break;
-		}
-	}
-
-	if (fi->live_html) {
-		live_respond_page(s, r, fd, st, fi, type);
+	if (respond_range(s, req, r, fd, st, fi, type))
 		return;
-	}
+	if (fi->live_html)
+		live_respond_page(s, r, fd, st, fi, type);
+	else
+		respond_whole(s, r, fd, st, fi, type);
+}
 
+/* 200 with the whole file: from the cache, into the cache, or by sendfile. */
+static void
+respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *st,
+              struct reply_file *fi, const char *type)
+{
 	struct resp_buf b;
 	reply_begin(s, r, &b, 200);
 	size_t fields = b.len;
@@ -265,8 +288,8 @@ newer_or_same(const struct timespec *a, const struct timespec *b)
 /* If a fresh sidecar of path exists and the client accepts its coding,
  * swaps *fd and *st for the best one. path has room for the extension. */
 static void
-choose_sidecar(const struct site *s, const struct http_request *req, char *path, size_t len, int *fd,
-               struct stat *st, struct reply_file *fi)
+choose_sidecar(const struct site *s, const struct http_request *req, char *path, size_t len,
+               int *fd, struct stat *st, struct reply_file *fi)
 {
 	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
 	int best_q = 0, best_fd = -1;
@@ -350,6 +373,107 @@ open_fallback(const struct site *s, char *path, size_t *len, struct stat *st, in
 	return fd;
 }
 
+/* The status of a path that did not normalise. */
+static int
+path_status(enum path_status ps)
+{
+	switch (ps) {
+	case PATH_BAD:
+		return 400;
+	case PATH_FORBIDDEN:
+		return 403;
+	case PATH_HIDDEN:
+		return 404;
+	case PATH_TOO_LONG:
+		return 414;
+	case PATH_OK:
+		break;
+	}
+	return 0;
+}
+
+/* A hit in the small-file cache: answered, 1; else 0. */
+static int
+respond_cached(const struct site *s, const struct http_request *req, struct reply *r,
+               const char *path, size_t len)
+{
+	struct cache_entry *e =
+	    cache_lookup(s->cache, path, len, s->now_ms, s->rootfd, s->cfg->precompressed);
+	if (!e)
+		return 0;
+	struct reply_file fi = {.name = path, .name_len = len, .entry = e};
+	memcpy(fi.etag, e->etag, e->etag_len + 1);
+	fi.etag_len = e->etag_len;
+	memcpy(fi.modified, e->modified, sizeof fi.modified);
+	respond_file(s, req, r, -1, &e->st, &fi);
+	cache_unref(e);
+	return 1;
+}
+
+/* A path that could not be opened: 404 (with a suggestion in --dev), 403,
+ * 500, or a listing of a directory without index.html. */
+static void
+respond_unopened(const struct site *s, const struct http_request *req, struct reply *r, char *path,
+                 const struct path_result *pr, int fd)
+{
+	if (fd == -ENOENT && pr->trailing_slash && s->cfg->listing) {
+		path[pr->len] = '\0';
+		listing_respond(s, req, r, path, pr->len);
+		return;
+	}
+	int status = path_errno_status(fd);
+	if (status >= 500)
+		log_warn("open %s: %s", path, strerror(-fd));
+	if (status == 404 && s->cfg->dev) {
+		path[pr->len] = '\0';
+		if (suggest_respond(s, r, path, pr->len))
+			return;
+	}
+	reply_error(s, r, status);
+}
+
+/* A normalised path: the cache, else open beneath the root, fall back
+ * (--spa, --clean-urls), then the file, a redirect or an error. */
+static void
+respond_path(const struct site *s, const struct http_request *req, struct reply *r, char *path,
+             const struct path_result *pr)
+{
+	const struct server_config *cfg = s->cfg;
+	/* "dir/" goes straight for its index: one open in the common case. */
+	size_t len = pr->len;
+	if (pr->trailing_slash) {
+		memcpy(path + len, index_name, sizeof index_name);
+		len += sizeof index_name - 1;
+	}
+	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
+	if (!live_html && !http_field(req, HTTP_FIELD_RANGE) &&
+	    respond_cached(s, req, r, path, len))
+		return;
+	struct stat st;
+	int fd = path_open(s->rootfd, path, &st);
+	if (fd == -ENOENT && !pr->trailing_slash && (cfg->clean_urls || cfg->spa) &&
+	    !has_extension(path, len))
+		fd = open_fallback(s, path, &len, &st, &live_html);
+	if (fd < 0) {
+		respond_unopened(s, req, r, path, pr, fd);
+		return;
+	}
+	if (S_ISDIR(st.st_mode) && !pr->trailing_slash) {
+		close(fd);
+		redirect_to_dir(s, r, path, pr->len, pr);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		reply_error(s, r, 403);
+		return;
+	}
+	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
+	if (cfg->precompressed && !live_html)
+		choose_sidecar(s, req, path, len, &fd, &st, &fi);
+	respond_file(s, req, r, fd, &st, &fi);
+}
+
 void
 serve_request(const struct site *s, const struct http_request *req, struct reply *r)
 {
@@ -367,93 +491,23 @@ serve_request(const struct site *s, const struct http_request *req, struct reply
 		respond_options(s, req, r);
 		return;
 	}
-
 	/* Room for "index.html" or a sidecar extension after the path. */
 	char path[SHS_PATH_MAX + sizeof index_name + 8];
 	struct path_result pr;
-	switch (path_normalize(req->target.p, req->target.len, s->cfg->dotfiles, path,
-	                       SHS_PATH_MAX, &pr)) {
-	case PATH_OK:
-		break;
-	case PATH_BAD:
-		reply_error(s, r, 400);
-		return;
-	case PATH_FORBIDDEN:
-		reply_error(s, r, 403);
-		return;
-	case PATH_HIDDEN:
-		reply_error(s, r, 404);
-		return;
-	case PATH_TOO_LONG:
-		reply_error(s, r, 414);
+	enum path_status ps = path_normalize(req->target.p, req->target.len, s->cfg->dotfiles, path,
+	                                     SHS_PATH_MAX, &pr);
+	if (ps != PATH_OK) {
+		reply_error(s, r, path_status(ps));
 		return;
 	}
 	if (is_options) {
 		respond_options(s, req, r);
 		return;
 	}
-	const struct server_config *cfg = s->cfg;
-	if (cfg->live && pr.len == sizeof LIVE_EVENTS_PATH - 1 &&
+	if (s->cfg->live && pr.len == sizeof LIVE_EVENTS_PATH - 1 &&
 	    memcmp(path, LIVE_EVENTS_PATH, pr.len) == 0) {
 		live_respond_events(s, r);
 		return;
 	}
-
-	/* "dir/" goes straight for its index: one open in the common case. */
-	size_t len = pr.len;
-	if (pr.trailing_slash) {
-		memcpy(path + len, index_name, sizeof index_name);
-		len += sizeof index_name - 1;
-	}
-	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
-	if (!live_html && !http_field(req, HTTP_FIELD_RANGE)) {
-		struct cache_entry *e = cache_lookup(s->cache, path, len, s->now_ms,
-		                                     s->rootfd, s->cfg->precompressed);
-		if (e) {
-			struct reply_file fi = {.name = path, .name_len = len, .entry = e};
-			memcpy(fi.etag, e->etag, e->etag_len + 1);
-			fi.etag_len = e->etag_len;
-			memcpy(fi.modified, e->modified, sizeof fi.modified);
-			respond_file(s, req, r, -1, &e->st, &fi);
-			cache_unref(e);
-			return;
-		}
-	}
-	struct stat st;
-	int fd = path_open(s->rootfd, path, &st);
-	if (fd == -ENOENT && !pr.trailing_slash && (cfg->clean_urls || cfg->spa) &&
-	    !has_extension(path, len))
-		fd = open_fallback(s, path, &len, &st, &live_html);
-	if (fd == -ENOENT && pr.trailing_slash && s->cfg->listing) {
-		path[pr.len] = '\0';
-		listing_respond(s, req, r, path, pr.len);
-		return;
-	}
-	if (fd < 0) {
-		int status = path_errno_status(fd);
-		if (status >= 500)
-			log_warn("open %s: %s", path, strerror(-fd));
-		if (status == 404 && cfg->dev) {
-			path[pr.len] = '\0';
-			if (suggest_respond(s, r, path, pr.len))
-				return;
-		}
-		reply_error(s, r, status);
-		return;
-	}
-	if (S_ISDIR(st.st_mode) && !pr.trailing_slash) {
-		close(fd);
-		redirect_to_dir(s, r, path, pr.len, &pr);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		reply_error(s, r, 403);
-		return;
-	}
-	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
-	if (s->cfg->precompressed && !live_html)
-		choose_sidecar(s, req, path, len, &fd, &st, &fi);
-	respond_file(s, req, r, fd, &st, &fi);
+	respond_path(s, req, r, path, &pr);
 }
-
