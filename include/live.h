@@ -131,4 +131,9 @@ void live_respond_events(const struct site *s, struct reply *r);
  * last "</body>", else of the last "</head>", else len. Case-insensitive. */
 size_t live_inject_at(const char *html, size_t len);
 
+/* Puts n bytes of snippet into html (len bytes, with room for n more) at
+ * live_inject_at(): the script of --live pages, the suggestion of --dev
+ * 404s. Returns the new length. */
+size_t live_splice(char *html, size_t len, const char *snippet, size_t n);
+
 #endif

@@ -355,6 +355,15 @@ live_inject_at(const char *html, size_t len)
 	return p ? (size_t)(p - html) : len;
 }
 
+size_t
+live_splice(char *html, size_t len, const char *snippet, size_t n)
+{
+	size_t at = live_inject_at(html, len);
+	memmove(html + at + n, html + at, len - at);
+	memcpy(html + at, snippet, n);
+	return len + n;
+}
+
 /* ---- pages with the script, one shared copy per file version ---- */
 
 static int
@@ -453,9 +462,7 @@ page_for(struct live_state *l, int fd, const struct stat *st, const char *type, 
 		free(body); /* out of memory, or the file shrank: the next try sees it */
 		return NULL;
 	}
-	size_t at = live_inject_at(body, size);
-	memmove(body + at + live_script_len, body + at, size - at);
-	memcpy(body + at, live_script, live_script_len);
+	live_splice(body, size, live_script, live_script_len);
 	struct cache_entry *e = cache_private(body, need, type);
 	if (!e)
 		return NULL;

@@ -161,10 +161,8 @@ suggest_respond(const struct site *s, struct reply *r, const char *path, size_t 
 		free(body);
 		return 0;
 	}
-	size_t at = live_inject_at(body, blen);
-	memmove(body + at + sb.len, body + at, blen - at);
-	memcpy(body + at, snippet, sb.len);
-	struct cache_entry *e = cache_private(body, blen + sb.len, "text/html; charset=utf-8");
+	blen = live_splice(body, blen, snippet, sb.len);
+	struct cache_entry *e = cache_private(body, blen, "text/html; charset=utf-8");
 	if (!e)
 		return 0;
 	struct resp_buf b;
