@@ -53,8 +53,10 @@ $(BUILD)/tests/%.o: tests/%.c | $(BUILD)
 $(RUNNER): $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS)
 
-# The integration suites start the real binary named by SHS_BIN.
+# The integration suites start the real binary named by SHS_BIN. First,
+# tests/layers.sh checks that no two modules call each other (doc/design.md).
 test check: $(BIN) $(RUNNER)
+	sh tests/layers.sh $(BUILD)
 	SHS_BIN=$(abspath $(BIN)) ./$(RUNNER)
 
 asan:
