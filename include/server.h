@@ -16,6 +16,7 @@
 #include "response.h"
 #include "settings.h"
 #include "timer.h"
+#include "watch.h"
 
 struct conn;
 
@@ -64,6 +65,7 @@ struct server {
 	size_t head_prefix_len;
 	char boundary[24]; /* multipart/byteranges boundary, random per process */
 
+	struct watch watch; /* the one inotify fd: the cache's and --live's */
 	struct cache cache;
 	struct live_state live;
 	struct server_streams streams;

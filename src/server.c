@@ -545,9 +545,10 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
-		/* Early handlers first (file changes: the queue stays short;
-		 * requests read later in the batch, as accept keeps going, are
-		 * covered by the drain cache_lookup does before every hit). */
+		/* Early handlers first (the watcher: file changes; the queue
+		 * stays short; requests read later in the batch, as accept
+		 * keeps going, are covered by the drain cache_lookup does
+		 * before every hit). */
 		for (int i = 0; i < n; i++) {
 			struct loop_handler *h = events[i].data.ptr;
 			if (h->early)
@@ -579,11 +580,41 @@ server_run(struct server *srv)
 	return 0;
 }
 
+/* The one inotify watcher, opened for the cache or --live, its two
+ * subscribers, and its fd in the loop (an early handler). */
+static int
+init_watchers(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	int r = cfg->live || cfg->cache_bytes ? watch_init(&srv->watch, srv->rootfd) : 0;
+	if (r < 0 && cfg->live)
+		return r;
+	if (r < 0)
+		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
+		         strerror(-r), CACHE_CHECK_MS);
+	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, &srv->watch) != 0)
+		return -ENOMEM;
+	srv->live_next_ms = UINT64_MAX;
+	if (cfg->live) {
+		r = live_init(srv);
+		if (r < 0)
+			return r;
+		srv->live_next_ms = srv->live.heartbeat_ms;
+	}
+	if (srv->watch.fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = &srv->watch.handler};
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->watch.fd, &ev) != 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int
 server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
             unsigned nlisten, int rootfd)
 {
 	memset(srv, 0, sizeof *srv);
+	srv->watch.fd = -1;
 	srv->cfg = cfg;
 	srv->rootfd = rootfd;
 	if (nlisten > SHS_MAX_LISTENERS)
@@ -600,8 +631,6 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		srv->timers[k].head = srv->timers[k].tail = TIMER_NIL;
 	}
 	accesslog_disable(&srv->access_log);
-	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
-		return -ENOMEM;
 	update_clock(srv);
 
 	/* A random boundary cannot be planted in a file to forge parts. */
@@ -647,22 +676,9 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
-	srv->live.fd = -1;
-	srv->live_next_ms = UINT64_MAX;
-	if (cfg->live) {
-		int r = live_init(srv);
-		if (r < 0)
-			return r;
-		ev.data.ptr = &srv->live.handler;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->live.fd, &ev) != 0)
-			return -errno;
-		srv->live_next_ms = srv->live.heartbeat_ms;
-	}
-	if (srv->cache.inotify_fd >= 0) {
-		ev.data.ptr = &srv->cache.handler;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->cache.inotify_fd, &ev) != 0)
-			return -errno;
-	}
+	int r = init_watchers(srv);
+	if (r < 0)
+		return r;
 	ev.data.ptr = &srv->sig;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
 		return -errno;
@@ -685,6 +701,7 @@ server_free(struct server *srv)
 	srv->timer_nodes = NULL;
 	cache_free(&srv->cache);
 	live_free(srv);
+	watch_free(&srv->watch);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);
