@@ -234,8 +234,9 @@ fill_x(struct cache *c)
 	ck_assert_int_ge(fd, 0);
 	struct stat st;
 	ck_assert_int_eq(fstat(fd, &st), 0);
+	char modified[RESP_DATE_LEN + 1] = "Thu, 01 Jan 1970 00:00:00 GMT";
 	struct cache_entry *e =
-	    cache_fill(c, "d/sub/x.txt", 11, fd, &st, "text/plain", "\"x\"", 3, "", 1);
+	    cache_fill(c, "d/sub/x.txt", 11, fd, &st, "text/plain", "\"x\"", 3, modified, 1);
 	close(fd);
 	ck_assert_ptr_nonnull(e);
 	cache_unref(e);
