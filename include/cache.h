@@ -2,13 +2,12 @@
  * in memory with their validators, so a hit costs no open, fstat, sendfile
  * or close: the head and the body leave in one sendmsg.
  *
- * Freshness: the directory of every cached file is watched with inotify, and
- * pending events are applied (a non-blocking read of the inotify fd) right
- * before a hit is served, after the request's bytes were read: a file
- * changed before a request was sent is never served stale, however long the
- * loop has been busy accepting and answering since its last wake-up.
- * As a backstop (inotify unavailable or out of watches, a symlink into
- * another directory, a queue overflow), an entry whose last check is older
+ * Freshness: the directory of every cached file is watched through the one
+ * inotify watcher (watch.h), and pending events are applied (watch_drain: a
+ * non-blocking read of its fd) right before a hit is served, after the request's bytes were read: a
+ * file changed before a request was sent is never served stale, however long the loop has been busy
+ * accepting and answering since its last wake-up. As a backstop (inotify unavailable or out of
+ * watches, a symlink into another directory, a queue overflow), an entry whose last check is older
  * than CACHE_CHECK_MS is revalidated (opened beneath the root again, fstat,
  * sidecars probed) before use: staleness is bounded by that in any case. */
 #ifndef SHS_CACHE_H
@@ -19,8 +18,8 @@
 #include <sys/stat.h>
 
 #include "cond.h"
-#include "loop.h"
 #include "response.h"
+#include "watch.h"
 
 /* How old a validation may be before an entry is checked again. */
 #define CACHE_CHECK_MS 1000
@@ -52,20 +51,10 @@ struct cache_entry {
 	char path[]; /* the key: a normalised path, NUL-terminated */
 };
 
-struct cache_watch {
-	int wd;
-	size_t dir_len;
-	char *dir; /* normalised directory with its trailing '/', "" for the root */
-};
-
 struct cache {
-	/* First: the loop calls it when inotify_fd is readable, before the
-	 * requests of the same batch (cache_apply_events). */
-	struct loop_handler handler;
-	int inotify_fd; /* -1 when inotify is unavailable */
-	int rootfd;
-	struct cache_watch *watches;
-	size_t nwatches;
+	/* The watcher it subscribes to (the server's), or NULL when inotify is
+	 * unavailable: then only the periodic recheck keeps entries fresh. */
+	struct watch *watch;
 	struct cache_entry **buckets;
 	size_t nbuckets;
 	struct cache_entry *lru_head, *lru_tail;
@@ -73,15 +62,14 @@ struct cache {
 	size_t max_bytes, max_file; /* max_bytes 0: the cache is off */
 };
 
-/* max_bytes 0 turns the cache off. Returns 0 or -ENOMEM. */
-int cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd);
-
-/* Reads every pending inotify event (the fd is non-blocking) and drops the
- * entries they concern. */
-void cache_apply_events(struct cache *c);
+/* max_bytes 0 turns the cache off. w: the watcher to subscribe to (the
+ * cache asks it to watch the directory of each file it keeps and drops what
+ * it is told changed), or NULL or one without an fd. Returns 0 or -ENOMEM. */
+int cache_init(struct cache *c, size_t max_bytes, size_t max_file, struct watch *w);
 void cache_free(struct cache *c);
 
-/* A fresh entry for path, after pending inotify events were applied, and
+/* A fresh entry for path, after pending inotify events were applied
+ * (watch_drain), and
  * revalidated if its last check is older than CACHE_CHECK_MS (a changed,
  * vanished or newly compressed file drops it), or NULL. The caller takes a reference. */
 struct cache_entry *cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms,

@@ -1,5 +1,6 @@
 /* live.h - local development mode (--live): the top dir watched recursively
- * with inotify in the same epoll loop, changes debounced, and every
+ * (the tree subscription of the one inotify watcher, watch.h), changes
+ * debounced, and every
  * Server-Sent Events client told to reload (or to swap stylesheets when only
  * CSS changed). Also the script injected into HTML pages. */
 #ifndef SHS_LIVE_H
@@ -11,7 +12,6 @@
 #include <time.h>
 
 #include "config.h"
-#include "loop.h"
 
 struct cache_entry;
 struct conn;
@@ -38,12 +38,6 @@ struct server;
  * so streams cannot starve the pages themselves. */
 #define LIVE_STREAMS_MAX 64
 
-struct live_watch {
-	int wd;
-	size_t dir_len;
-	char *dir; /* "" for the top dir, else "a/b/" */
-};
-
 /* An HTML page with the --live script, shared by every response for one
  * version of the file (live.c). A site under edit has a handful of pages
  * open; more are rebuilt from disk when asked for again. */
@@ -57,16 +51,12 @@ struct live_page {
 	uint64_t used; /* LRU stamp */
 };
 
-/* --live state: the recursive inotify watch, the pending change and the
- * injected pages. Private to live.c; struct server holds it by value. The
- * event-stream clients are the server's (struct server_streams). */
+/* --live state: the pending change and the injected pages (the watches
+ * are the watcher's, srv->watch). Private to live.c; struct server holds it
+ * by value. The event-stream clients are the server's (struct
+ * server_streams). */
 struct live_state {
-	struct loop_handler handler; /* first, see loop.h: reads fd */
-	struct server *srv;          /* for the callback */
-	int fd;                      /* inotify, -1 when --live is off */
-	struct live_watch *watches;
-	size_t nwatches, cap;
-	int warned_limit;
+	int on;                /* live_init succeeded */
 	int pending, css_only; /* a change waits for the debounce */
 	uint64_t due_ms, heartbeat_ms;
 	char changed[256];
@@ -80,13 +70,10 @@ struct live_state {
 extern const char live_script[];
 extern const size_t live_script_len;
 
-/* Starts watching the top dir (rootfd) and everything below it. Returns 0
- * or -errno (inotify unavailable). Hitting the watch limit is logged once. */
+/* Subscribes to the whole tree through srv->watch (already open): each
+ * change (re)starts the debounce timer. Returns 0 or -errno (inotify
+ * unavailable). Hitting the watch limit is logged once. */
 int live_init(struct server *srv);
-
-/* Reads pending inotify events: new directories get watches, file changes
- * (re)start the debounce timer. */
-void live_apply_events(struct server *srv);
 
 /* Room for the longest message live_tick() makes: a change event and a
  * heartbeat. */
@@ -99,12 +86,6 @@ void live_apply_events(struct server *srv);
 size_t live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms);
 
 void live_free(struct server *srv);
-
-/* Directories watched now: one entry per live directory, whatever was
- * renamed, moved away or back (tests and the log). */
-size_t live_watch_count(const struct server *srv);
-/* The directory ("" or "a/b/") watched as wd, or NULL. */
-const char *live_watch_dir(const struct server *srv, int wd);
 
 struct reply;
 struct reply_file;

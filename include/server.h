@@ -17,6 +17,7 @@
 #include "settings.h"
 #include "site.h"
 #include "timer.h"
+#include "watch.h"
 
 struct conn;
 
@@ -67,6 +68,7 @@ struct server {
 	struct site site;  /* what responders see (site.h): set up once, its clock
 	                    * and prefix length refreshed with the server's */
 
+	struct watch watch; /* the one inotify fd: the cache's and --live's */
 	struct cache cache;
 	struct live_state live;
 	struct server_streams streams;
@@ -84,5 +86,12 @@ int server_init(struct server *srv, const struct server_config *cfg, const int *
 int server_run(struct server *srv);
 
 void server_free(struct server *srv);
+
+/* For accept.c: runs a connection and does the loop's bookkeeping after it
+ * (ready list, event streams, timers); takes a closed connection off every
+ * list (its slot is freed after the batch); a connection's loop handler. */
+void server_run_conn(struct server *srv, struct conn *c);
+void server_release(struct server *srv, struct conn *c);
+void server_on_conn_event(void *self, uint32_t events);
 
 #endif

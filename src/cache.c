@@ -4,7 +4,6 @@
 #include "cache.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <sys/inotify.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,49 +11,30 @@
 
 #include "fileio.h"
 #include "hash.h"
-#include "log.h"
 #include "path.h"
 #include "sidecar.h"
 
 /* Entries at most; the byte budget usually binds first. */
 #define CACHE_MAX_ENTRIES 4096
 
-/* Directories watched at most (each costs a kernel inotify watch). */
-#define CACHE_MAX_WATCHES 1024
-
-/* What changes a cached answer: contents, metadata, names coming and going
- * (a new x.gz changes the answer for x), the directory itself vanishing. */
-#define WATCH_MASK                                                                                 \
-	(IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
-	 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
-
-static void
-on_inotify(void *self, uint32_t events)
-{
-	(void)events;
-	cache_apply_events(self);
-}
+static void on_change(void *self, const struct watch_change *ch);
 
 int
-cache_init(struct cache *c, size_t max_bytes, size_t max_file, int rootfd)
+cache_init(struct cache *c, size_t max_bytes, size_t max_file, struct watch *w)
 {
 	memset(c, 0, sizeof *c);
-	c->handler = (struct loop_handler){.on_event = on_inotify, .early = 1};
-	c->inotify_fd = -1;
-	c->rootfd = rootfd;
 	c->max_bytes = max_bytes;
 	c->max_file = max_file;
 	if (max_bytes == 0)
 		return 0;
 	c->nbuckets = 8192; /* a power of two, twice the entry cap */
 	c->buckets = calloc(c->nbuckets, sizeof *c->buckets);
-	c->watches = calloc(CACHE_MAX_WATCHES, sizeof *c->watches);
-	if (!c->buckets || !c->watches)
+	if (!c->buckets)
 		return -ENOMEM;
-	c->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (c->inotify_fd < 0)
-		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
-		         strerror(errno), CACHE_CHECK_MS);
+	if (w && w->fd >= 0) {
+		c->watch = w;
+		watch_files(w, on_change, c);
+	}
 	return 0;
 }
 
@@ -138,14 +118,9 @@ cache_free(struct cache *c)
 		drop(c, c->lru_head);
 	free(c->buckets);
 	c->buckets = NULL;
-	for (size_t i = 0; i < c->nwatches; i++)
-		free(c->watches[i].dir);
-	free(c->watches);
-	c->watches = NULL;
-	c->nwatches = 0;
-	if (c->inotify_fd >= 0)
-		close(c->inotify_fd);
-	c->inotify_fd = -1;
+	if (c->watch)
+		watch_files(c->watch, NULL, NULL);
+	c->watch = NULL;
 }
 
 /* Drops every entry whose path starts with prefix ("" drops them all). */
@@ -172,104 +147,37 @@ drop_path(struct cache *c, const char *path, size_t len)
 		drop(c, e);
 }
 
-/* Watches the directory part of path, once. Failure only means the entry
- * relies on the periodic recheck. */
+/* The watcher's word: something in a watched directory changed. */
 static void
-watch_dir_of(struct cache *c, const char *path, size_t len)
+on_change(void *self, const struct watch_change *ch)
 {
-	if (c->inotify_fd < 0)
-		return;
-	size_t dlen = len;
-	while (dlen > 0 && path[dlen - 1] != '/')
-		dlen--;
-	for (size_t i = 0; i < c->nwatches; i++)
-		if (c->watches[i].dir_len == dlen && memcmp(c->watches[i].dir, path, dlen) == 0)
-			return;
-	if (c->nwatches == CACHE_MAX_WATCHES)
-		return;
-	char dir[4096];
-	if (dlen >= sizeof dir)
-		return;
-	memcpy(dir, path, dlen);
-	dir[dlen] = '\0';
-	/* Open it beneath the root like any file, then watch that very inode
-	 * through /proc, so the watch cannot be sent elsewhere by a symlink. */
-	struct stat st;
-	int fd = path_open(c->rootfd, dir, &st);
-	if (fd < 0)
-		return;
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	int wd = inotify_add_watch(c->inotify_fd, proc, WATCH_MASK);
-	close(fd);
-	char *copy = malloc(dlen + 1);
-	if (wd < 0 || !copy) {
-		free(copy);
-		return;
-	}
-	memcpy(copy, dir, dlen + 1);
-	c->watches[c->nwatches++] = (struct cache_watch){wd, dlen, copy};
-}
-
-static void
-apply_event(struct cache *c, const struct inotify_event *ev)
-{
-	if (ev->mask & IN_Q_OVERFLOW) {
+	struct cache *c = self;
+	if (ch->mask & IN_Q_OVERFLOW) {
 		drop_prefix(c, "", 0);
 		return;
 	}
-	for (size_t i = 0; i < c->nwatches; i++) {
-		struct cache_watch *w = &c->watches[i];
-		if (w->wd != ev->wd)
-			continue;
-		if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
-			drop_prefix(c, w->dir, w->dir_len);
-			if (ev->mask & IN_IGNORED) { /* the watch is gone: forget it */
-				free(w->dir);
-				c->watches[i--] = c->watches[--c->nwatches];
-			}
-			continue;
-		}
-		size_t n = strnlen(ev->name, ev->len);
-		char path[4096 + 256];
-		if (n == 0 || w->dir_len + n + 1 >= sizeof path)
-			continue;
-		memcpy(path, w->dir, w->dir_len);
-		memcpy(path + w->dir_len, ev->name, n);
-		size_t len = w->dir_len + n;
-		path[len] = '\0';
-		drop_path(c, path, len);
-		if (ev->mask & IN_ISDIR) {
-			path[len] = '/';
-			drop_prefix(c, path, len + 1);
-		}
-		/* x.gz appearing or changing changes the answer for x. */
-		for (size_t k = 0; k < SIDECAR_COUNT; k++) {
-			size_t el = strlen(sidecars[k].ext);
-			if (len > el && memcmp(path + len - el, sidecars[k].ext, el) == 0)
-				drop_path(c, path, len - el);
-		}
-	}
-}
-
-void
-cache_apply_events(struct cache *c)
-{
-	if (c->inotify_fd < 0)
+	if (ch->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+		drop_prefix(c, ch->dir, ch->dir_len);
 		return;
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	for (;;) {
-		ssize_t n = read(c->inotify_fd, buf, sizeof buf);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return; /* EAGAIN: drained */
-		}
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-			apply_event(c, ev);
-			p += sizeof *ev + ev->len;
-		}
+	}
+	char path[4096 + 256];
+	size_t n = ch->name_len;
+	if (n == 0 || ch->dir_len + n + 1 >= sizeof path)
+		return;
+	memcpy(path, ch->dir, ch->dir_len);
+	memcpy(path + ch->dir_len, ch->name, n);
+	size_t len = ch->dir_len + n;
+	path[len] = '\0';
+	drop_path(c, path, len);
+	if (ch->mask & IN_ISDIR) {
+		path[len] = '/';
+		drop_prefix(c, path, len + 1);
+	}
+	/* x.gz appearing or changing changes the answer for x. */
+	for (size_t k = 0; k < SIDECAR_COUNT; k++) {
+		size_t el = strlen(sidecars[k].ext);
+		if (len > el && memcmp(path + len - el, sidecars[k].ext, el) == 0)
+			drop_path(c, path, len - el);
 	}
 }
 
@@ -329,9 +237,9 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 	 * could be answered from the old body. One read that says EAGAIN is
 	 * the whole cost when nothing changed; a miss needs no drain (it opens
 	 * the file). */
-	if (c->inotify_fd >= 0) {
+	if (c->watch) {
 		cache_ref(e); /* the drain may drop it from the table */
-		cache_apply_events(c);
+		watch_drain(c->watch);
 		int gone = !e->in_table;
 		cache_unref(e);
 		if (gone)
@@ -412,6 +320,7 @@ cache_fill(struct cache *c, const char *path, size_t len, int fd, const struct s
 	e->refs = 2; /* the table's and the caller's */
 	c->count++;
 	c->bytes += size;
-	watch_dir_of(c, path, len);
+	if (c->watch)
+		watch_dir(c->watch, path, len);
 	return e;
 }

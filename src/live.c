@@ -1,7 +1,6 @@
 /* live.c - live reload. See live.h. */
 #include "live.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,8 +14,8 @@
 
 #include "server.h"
 #include "log.h"
-#include "path.h"
 #include "reply.h"
+#include "watch.h"
 
 const char live_script[] =
     "<script>/* simple-http-server --live */(function(){"
@@ -28,159 +27,19 @@ const char live_script[] =
     "})();</script>\n";
 const size_t live_script_len = sizeof live_script - 1;
 
-#define LIVE_MASK                                                                                  \
-	(IN_CLOSE_WRITE | IN_MODIFY | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO |        \
-	 IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
-
-static void on_inotify(void *self, uint32_t events);
-
-/* The table entry for wd, or -1. */
-static long
-find_watch(const struct live_state *l, int wd)
-{
-	for (size_t i = 0; i < l->nwatches; i++)
-		if (l->watches[i].wd == wd)
-			return (long)i;
-	return -1;
-}
-
-/* Records dir under wd. inotify gives one wd per inode, so a directory that
- * comes back (moved away and back, or renamed within the tree) gets the wd
- * it had: its entry is renamed, never duplicated. */
-static int
-record_watch(struct live_state *l, int wd, const char *dir, size_t len)
-{
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, dir, len + 1);
-	long i = find_watch(l, wd);
-	if (i >= 0) {
-		free(l->watches[i].dir);
-		l->watches[i].dir = copy;
-		l->watches[i].dir_len = len;
-		return 0;
-	}
-	if (l->nwatches == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		struct live_watch *w = realloc(l->watches, cap * sizeof *w);
-		if (!w) {
-			free(copy);
-			return -ENOMEM;
-		}
-		l->watches = w;
-		l->cap = cap;
-	}
-	l->watches[l->nwatches++] = (struct live_watch){wd, len, copy};
-	return 0;
-}
-
-/* Drops entry i; the table is unordered. */
-static void
-drop_watch(struct live_state *l, size_t i)
-{
-	free(l->watches[i].dir);
-	l->watches[i] = l->watches[--l->nwatches];
-}
-
-/* A directory moved away: its watches and those of everything below it go
- * (a MOVED_TO elsewhere in the tree adds them again). Without this, a
- * directory moved out of the tree would stay watched for good. */
-static void
-forget_tree(struct live_state *l, const char *dir, size_t len)
-{
-	for (size_t i = 0; i < l->nwatches;) {
-		struct live_watch *w = &l->watches[i];
-		if (w->dir_len >= len && memcmp(w->dir, dir, len) == 0) {
-			/* IN_IGNORED follows for wd; by then it is unknown. */
-			(void)inotify_rm_watch(l->fd, w->wd);
-			drop_watch(l, i);
-		} else {
-			i++;
-		}
-	}
-}
-
-static int
-add_watch(struct server *srv, const char *dir, size_t len)
-{
-	struct live_state *l = &srv->live;
-	struct stat st;
-	int fd = path_open(srv->rootfd, dir, &st);
-	if (fd < 0)
-		return fd;
-	char proc[64];
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	int wd = inotify_add_watch(l->fd, proc, LIVE_MASK & ~(uint32_t)IN_ONLYDIR);
-	int e = errno;
-	if (wd < 0) {
-		close(fd);
-		if (e == ENOSPC && !l->warned_limit) {
-			l->warned_limit = 1;
-			log_warn("--live: out of inotify watches at '/%s'; raise "
-			         "fs.inotify.max_user_watches to watch everything",
-			         dir);
-		}
-		return -e;
-	}
-	int r = record_watch(l, wd, dir, len);
-	if (r < 0) {
-		(void)inotify_rm_watch(l->fd, wd);
-		close(fd);
-		return r;
-	}
-
-	/* Walk what is already inside: directories made before this watch
-	 * existed would otherwise never be seen. */
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0;
-	}
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' && (!srv->cfg->dotfiles || de->d_name[1] == '\0' ||
-		                             (de->d_name[1] == '.' && de->d_name[2] == '\0')))
-			continue;
-		if (de->d_type != DT_DIR)
-			continue; /* DT_LNK: symlinked directories are not followed */
-		char sub[4096];
-		int n = snprintf(sub, sizeof sub, "%s%s/", dir, de->d_name);
-		if (n > 0 && (size_t)n < sizeof sub)
-			(void)add_watch(srv, sub, (size_t)n);
-	}
-	closedir(d);
-	return 0;
-}
-
-size_t
-live_watch_count(const struct server *srv)
-{
-	return srv->live.nwatches;
-}
-
-const char *
-live_watch_dir(const struct server *srv, int wd)
-{
-	long i = find_watch(&srv->live, wd);
-	return i < 0 ? NULL : srv->live.watches[i].dir;
-}
+static void on_change(void *ctx, const struct watch_change *ch);
 
 int
 live_init(struct server *srv)
 {
 	struct live_state *l = &srv->live;
-	l->handler = (struct loop_handler){.on_event = on_inotify};
-	l->srv = srv;
-	l->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (l->fd < 0)
-		return -errno;
 	l->due_ms = UINT64_MAX;
 	l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
-	int r = add_watch(srv, "", 0);
+	int r = watch_tree(&srv->watch, srv->cfg->dotfiles, on_change, srv);
 	if (r < 0)
 		return r;
-	log_info("--live: watching %zu directories", l->nwatches);
+	l->on = 1;
+	log_info("--live: watching %zu directories", watch_count(&srv->watch));
 	return 0;
 }
 
@@ -188,14 +47,6 @@ static int
 is_css(const char *name, size_t n)
 {
 	return n > 4 && strncasecmp(name + n - 4, ".css", 4) == 0;
-}
-
-/* Editor droppings that are no change to the site. */
-static int
-ignorable(const char *name, size_t n)
-{
-	return n == 0 || name[0] == '.' || name[n - 1] == '~' ||
-	       (n > 4 && strcmp(name + n - 4, ".swp") == 0) || name[0] == '#';
 }
 
 static void drop_pages(struct live_state *l);
@@ -217,71 +68,22 @@ note_change(struct server *srv, const char *dir, size_t dlen, const char *name, 
 	drop_pages(l);
 }
 
+/* The watcher's word: something changed in the tree (it follows new
+ * directories itself). Editor droppings are no change to the site. */
 static void
-apply_event(struct server *srv, const struct inotify_event *ev)
+on_change(void *ctx, const struct watch_change *ch)
 {
-	struct live_state *l = &srv->live;
-	if (ev->mask & IN_Q_OVERFLOW) {
+	struct server *srv = ctx;
+	if (ch->mask & IN_Q_OVERFLOW) {
 		log_warn("--live: inotify queue overflowed; reloading everything");
 		note_change(srv, "", 0, "", 0, 0);
-		/* Lost events may have been renames: watch the tree afresh. */
-		forget_tree(l, "", 0);
-		(void)add_watch(srv, "", 0);
 		return;
 	}
-	long i = find_watch(l, ev->wd);
-	if (i < 0)
-		return; /* a watch we already dropped */
-	if (ev->mask & IN_IGNORED) {
-		drop_watch(l, (size_t)i);
+	if (watch_ignorable(ch->name, ch->name_len) &&
+	    !(ch->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 		return;
-	}
-	size_t n = strnlen(ev->name, ev->len);
-	if (ignorable(ev->name, n) && !(ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
-		return;
-	/* The path of the entry, copied: add_watch and forget_tree below
-	 * change (and may move) the table an entry pointer would point into. */
-	char sub[4096];
-	int k = snprintf(sub, sizeof sub, "%s%.*s/", l->watches[i].dir, (int)n, ev->name);
-	size_t dlen = l->watches[i].dir_len;
-	if (k <= 0 || (size_t)k >= sizeof sub) {
-		note_change(srv, l->watches[i].dir, dlen, ev->name, n, 0);
-		return; /* too deep to watch below */
-	}
-	note_change(srv, sub, dlen, ev->name, n, !(ev->mask & IN_ISDIR) && is_css(ev->name, n));
-	if (!(ev->mask & IN_ISDIR) || n == 0)
-		return;
-	if (ev->mask & IN_MOVED_FROM)
-		forget_tree(l, sub, (size_t)k);
-	if (ev->mask & (IN_CREATE | IN_MOVED_TO))
-		(void)add_watch(srv, sub, (size_t)k);
-}
-
-void
-live_apply_events(struct server *srv)
-{
-	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
-	for (;;) {
-		ssize_t n = read(srv->live.fd, buf, sizeof buf);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return;
-		}
-		for (char *p = buf; p < buf + n;) {
-			const struct inotify_event *ev = (const struct inotify_event *)p;
-			apply_event(srv, ev);
-			p += sizeof *ev + ev->len;
-		}
-	}
-}
-
-static void
-on_inotify(void *self, uint32_t events)
-{
-	struct live_state *l = self;
-	(void)events;
-	live_apply_events(l->srv);
+	note_change(srv, ch->dir, ch->dir_len, ch->name, ch->name_len,
+	            !(ch->mask & IN_ISDIR) && is_css(ch->name, ch->name_len));
 }
 
 /* A change event at most (the path in it is cut at 255 bytes); one that
@@ -301,7 +103,7 @@ live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms)
 	struct live_state *l = &srv->live;
 	size_t len = 0;
 	*next_ms = UINT64_MAX;
-	if (l->fd < 0)
+	if (!l->on)
 		return 0;
 	if (l->pending && srv->now_ms >= l->due_ms) {
 		int n = snprintf(msg, cap < EVENT_MAX ? cap : EVENT_MAX, "event: %s\ndata: %s\n\n",
@@ -325,15 +127,8 @@ void
 live_free(struct server *srv)
 {
 	struct live_state *l = &srv->live;
-	for (size_t i = 0; i < l->nwatches; i++)
-		free(l->watches[i].dir);
-	free(l->watches);
-	l->watches = NULL;
 	drop_pages(l);
-	l->nwatches = l->cap = 0;
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
+	l->on = 0; /* the watches are the watcher's: watch_free */
 }
 
 static const char *

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "accept.h"
 #include "conn.h"
 #include "live.h"
 #include "log.h"
@@ -103,8 +104,8 @@ streams_leave(struct server *srv, struct conn *c)
 /* Removes a closed connection from every list; its slot is freed after the
  * batch. The ready list is short (only connections that yielded), so the
  * scan is cheap and rare. */
-static void
-release(struct server *srv, struct conn *c)
+void
+server_release(struct server *srv, struct conn *c)
 {
 	streams_leave(srv, c);
 	timer_unlink(srv, c);
@@ -130,7 +131,7 @@ static void
 after_run(struct server *srv, struct conn *c)
 {
 	if (c->state == CONN_DONE) {
-		release(srv, c);
+		server_release(srv, c);
 		return;
 	}
 	enum timer_class cls = conn_timer_class(c);
@@ -142,8 +143,8 @@ after_run(struct server *srv, struct conn *c)
 	c->progress = 0;
 }
 
-static void
-run(struct server *srv, struct conn *c)
+void
+server_run_conn(struct server *srv, struct conn *c)
 {
 	switch (conn_run(c)) {
 	case CONN_RUN_YIELD:
@@ -169,7 +170,7 @@ streams_broadcast(struct server *srv, const char *msg, size_t len)
 		struct conn *next = c->sse_next;
 		conn_push(c, msg, len);
 		if (c->state != CONN_DONE && !c->in_ready)
-			run(srv, c);
+			server_run_conn(srv, c);
 		c = next;
 	}
 }
@@ -182,188 +183,6 @@ tick_live_streams(struct server *srv)
 	size_t len = live_tick(srv, msg, sizeof msg, &srv->live_next_ms);
 	if (len > 0)
 		streams_broadcast(srv, msg, len);
-}
-
-/* Shed clients are reported in one line at most this often. */
-#define SHS_SHED_LOG_MS 1000
-
-/* Why a client was shed. */
-enum shed_reason {
-	SHED_TABLE_FULL, /* --max-connections reached */
-	SHED_NO_FDS,     /* EMFILE/ENFILE */
-	SHED_REASONS,
-};
-
-/* Clients shed since the last report. A flood of clients would otherwise be
- * a flood of log lines: the count is reported at most once a second. One
- * server per process (workers are processes), so file scope will do. */
-static struct {
-	unsigned long count[SHED_REASONS];
-	uint64_t last_ms; /* when the last line was written; 0: never */
-} shed_log;
-
-/* Writes the pending count if a second has passed since the last line (or
- * there was none yet), or now if force (the server stops). */
-static void
-shed_report(const struct server *srv, int force)
-{
-	unsigned long full = shed_log.count[SHED_TABLE_FULL], nofd = shed_log.count[SHED_NO_FDS];
-	if (full + nofd == 0 ||
-	    (!force && shed_log.last_ms && srv->now_ms - shed_log.last_ms < SHS_SHED_LOG_MS))
-		return;
-	log_warn("%lu connection(s) shed in the last second (%s%s%s)", full + nofd,
-	         full ? "table full" : "", full && nofd ? ", " : "",
-	         nofd ? "out of file descriptors" : "");
-	shed_log.count[SHED_TABLE_FULL] = shed_log.count[SHED_NO_FDS] = 0;
-	shed_log.last_ms = srv->now_ms ? srv->now_ms : 1;
-}
-
-/* When shed_report has a line to write, or UINT64_MAX. */
-static uint64_t
-shed_report_due(void)
-{
-	if (shed_log.count[SHED_TABLE_FULL] + shed_log.count[SHED_NO_FDS] == 0)
-		return UINT64_MAX;
-	return shed_log.last_ms + SHS_SHED_LOG_MS;
-}
-
-/* Sheds a client we cannot take: a short 503 and close, never a hang. */
-static void
-shed(struct server *srv, int fd, enum shed_reason why)
-{
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-	                           "Content-Length: 0\r\nConnection: close\r\n\r\n";
-	ssize_t n = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)n;
-	close(fd);
-	shed_log.count[why]++;
-	shed_report(srv, 0);
-}
-
-/* A free slot: a reused one first (its pages are already resident), else
- * the next never-used one. NULL when the table is full. The slot stays
- * taken from here on; release() hands it back. */
-static struct conn *
-take_slot(struct server *srv)
-{
-	struct conn *c = srv->free_list;
-	if (c) {
-		srv->free_list = c->next;
-		return c;
-	}
-	if (srv->used_slots == srv->cfg->max_conns)
-		return NULL;
-	return &srv->conns[srv->used_slots++];
-}
-
-/* When the table is full: will a slot free up by itself within moments? A
- * connection closed in this batch is freed after it; one that is only
- * lingering (draining after our answer) is closed now to make room. */
-static int
-slots_coming(struct server *srv)
-{
-	if (srv->released)
-		return 1;
-	if (srv->timers[TIMER_LINGER].head == TIMER_NIL)
-		return 0;
-	struct conn *oldest = &srv->conns[srv->timers[TIMER_LINGER].head];
-	conn_close(oldest);
-	release(srv, oldest);
-	return 1;
-}
-
-static void on_conn_event(void *self, uint32_t events);
-
-static void
-accept_clients(struct server *srv, struct server_listener *l)
-{
-	srv->accept_paused = 0;
-	while (l->fd >= 0) {
-		if (!srv->free_list && srv->used_slots == srv->cfg->max_conns &&
-		    slots_coming(srv)) {
-			/* Full, but slots are about to free up: leave clients in
-			 * the backlog for a moment rather than turn them away. */
-			srv->accept_paused = 1;
-			return;
-		}
-		struct sockaddr_storage peer;
-		socklen_t peer_len = sizeof peer;
-		int fd = accept4(l->fd, (struct sockaddr *)&peer, &peer_len,
-		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0) {
-			switch (errno) {
-			case EAGAIN:
-				return;
-			case EINTR:
-			case ECONNABORTED:
-			case EPROTO:
-			case EPERM:
-				continue;
-			case EMFILE:
-			case ENFILE:
-				/* Out of fds: free the spare to take the client and
-				 * shed it, so it gets an answer and the backlog
-				 * drains, then take the spare back (libuv's trick). */
-				if (srv->spare_fd >= 0) {
-					close(srv->spare_fd);
-					srv->spare_fd = -1;
-					int extra = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
-					if (extra >= 0)
-						shed(srv, extra, SHED_NO_FDS);
-					srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-					if (extra >= 0 && srv->spare_fd >= 0)
-						continue;
-				}
-				srv->accept_paused = 1;
-				return;
-			default:
-				log_error("accept: %s", strerror(errno));
-				srv->accept_paused = 1;
-				return;
-			}
-		}
-		struct conn *c = take_slot(srv);
-		if (!c) {
-			shed(srv, fd, SHED_TABLE_FULL);
-			continue;
-		}
-		srv->active++;
-		conn_init(c, srv, fd, (struct sockaddr *)&peer, peer_len);
-		c->handler = (struct loop_handler){.on_event = on_conn_event};
-		/* Deferred accept means the request is usually here already:
-		 * answer it before registering, so a Connection: close client
-		 * costs accept, read, send and close and no epoll_ctl. */
-		run(srv, c);
-		if (c->state == CONN_DONE) {
-			/* No event of this batch can name it (it was never
-			 * registered), so its slot is reusable at once. */
-			if (srv->released == c) {
-				srv->released = c->next;
-				c->next = srv->free_list;
-				srv->free_list = c;
-			}
-			continue;
-		}
-		/* It waits for bytes or for room to write. EPOLL_CTL_ADD reports
-		 * readiness that came meanwhile, so no edge is lost. */
-		struct epoll_event ev = {
-		    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-		    .data.ptr = c,
-		};
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			log_error("epoll_ctl: %s", strerror(errno));
-			conn_close(c);
-			release(srv, c);
-		}
-	}
-}
-
-static void
-on_listener(void *self, uint32_t events)
-{
-	struct server_listener *l = self;
-	(void)events;
-	accept_clients(l->srv, l);
 }
 
 static void
@@ -383,7 +202,7 @@ begin_stop(struct server *srv)
 			continue;
 		if (conn_is_idle(c)) {
 			conn_close(c);
-			release(srv, c);
+			server_release(srv, c);
 		} else {
 			conn_stop_keep_alive(c);
 		}
@@ -452,8 +271,8 @@ on_signal(void *self, uint32_t events)
 /* A client socket: note what it is ready for and run it. A connection
  * closed earlier in the batch is CONN_DONE, its slot not reused before the
  * batch ends: the stale event is ignored. */
-static void
-on_conn_event(void *self, uint32_t e)
+void
+server_on_conn_event(void *self, uint32_t e)
 {
 	struct conn *c = self;
 	if (c->state == CONN_DONE)
@@ -463,7 +282,7 @@ on_conn_event(void *self, uint32_t e)
 	if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
 	if (!c->in_ready)
-		run(c->srv, c);
+		server_run_conn(c->srv, c);
 }
 
 static void
@@ -474,7 +293,7 @@ expire_timers(struct server *srv)
 			struct conn *c = &srv->conns[srv->timers[k].head];
 			log_debug("fd %d: timed out (class %d)", c->fd, k);
 			conn_close(c);
-			release(srv, c);
+			server_release(srv, c);
 		}
 	}
 }
@@ -493,8 +312,8 @@ wait_time(const struct server *srv)
 		next = srv->stop_deadline_ms;
 	if (srv->live_next_ms < next)
 		next = srv->live_next_ms;
-	if (shed_report_due() < next)
-		next = shed_report_due();
+	if (accept_shed_report_due() < next)
+		next = accept_shed_report_due();
 	/* Log lines a full pipe did not take: no edge tells us when it
 	 * drains, so look again shortly. */
 	if (srv->access_log.len && srv->now_ms + SHS_LOG_RETRY_MS < next)
@@ -517,7 +336,7 @@ run_ready(struct server *srv)
 		struct conn *next = c->next;
 		c->in_ready = 0;
 		if (c->state != CONN_DONE)
-			run(srv, c);
+			server_run_conn(srv, c);
 		c = next;
 	}
 }
@@ -551,9 +370,10 @@ server_run(struct server *srv)
 			return 1;
 		}
 		update_clock(srv);
-		/* Early handlers first (file changes: the queue stays short;
-		 * requests read later in the batch, as accept keeps going, are
-		 * covered by the drain cache_lookup does before every hit). */
+		/* Early handlers first (the watcher: file changes; the queue
+		 * stays short; requests read later in the batch, as accept
+		 * keeps going, are covered by the drain cache_lookup does
+		 * before every hit). */
 		for (int i = 0; i < n; i++) {
 			struct loop_handler *h = events[i].data.ptr;
 			if (h->early)
@@ -570,7 +390,7 @@ server_run(struct server *srv)
 		run_ready(srv);
 		tick_live_streams(srv);
 		expire_timers(srv);
-		shed_report(srv, 0);
+		accept_shed_report(srv, 0);
 		free_released(srv);
 		if (srv->access_log.len)
 			accesslog_flush(&srv->access_log);
@@ -585,11 +405,42 @@ server_run(struct server *srv)
 	return 0;
 }
 
+/* The one inotify watcher, opened for the cache or --live, its two
+ * subscribers, and its fd in the loop (an early handler). */
+static int
+init_watchers(struct server *srv)
+{
+	const struct server_config *cfg = srv->cfg;
+	int r = cfg->live || cfg->cache_bytes ? watch_init(&srv->watch, srv->rootfd) : 0;
+	if (r < 0 && cfg->live)
+		return r;
+	if (r < 0)
+		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
+		         strerror(-r), CACHE_CHECK_MS);
+	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, &srv->watch) != 0)
+		return -ENOMEM;
+	srv->live_next_ms = UINT64_MAX;
+	if (cfg->live) {
+		r = live_init(srv);
+		if (r < 0)
+			return r;
+		srv->live_next_ms = srv->live.heartbeat_ms;
+	}
+	if (srv->watch.fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
+		                         .data.ptr = &srv->watch.handler};
+		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->watch.fd, &ev) != 0)
+			return -errno;
+	}
+	return 0;
+}
+
 int
 server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
             unsigned nlisten, int rootfd)
 {
 	memset(srv, 0, sizeof *srv);
+	srv->watch.fd = -1;
 	srv->cfg = cfg;
 	srv->rootfd = rootfd;
 	if (nlisten > SHS_MAX_LISTENERS)
@@ -597,7 +448,7 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	srv->nlisteners = nlisten;
 	for (unsigned i = 0; i < nlisten; i++)
 		srv->listeners[i] =
-		    (struct server_listener){{.on_event = on_listener}, listen_fds[i], srv};
+		    (struct server_listener){{.on_event = accept_on_listener}, listen_fds[i], srv};
 	srv->sig = (struct server_listener){{.on_event = on_signal}, -1, srv};
 	srv->epfd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -606,8 +457,6 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		srv->timers[k].head = srv->timers[k].tail = TIMER_NIL;
 	}
 	accesslog_disable(&srv->access_log);
-	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, rootfd) != 0)
-		return -ENOMEM;
 	srv->site = (struct site){
 	    .cfg = cfg,
 	    .rootfd = rootfd,
@@ -663,22 +512,9 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
-	srv->live.fd = -1;
-	srv->live_next_ms = UINT64_MAX;
-	if (cfg->live) {
-		int r = live_init(srv);
-		if (r < 0)
-			return r;
-		ev.data.ptr = &srv->live.handler;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->live.fd, &ev) != 0)
-			return -errno;
-		srv->live_next_ms = srv->live.heartbeat_ms;
-	}
-	if (srv->cache.inotify_fd >= 0) {
-		ev.data.ptr = &srv->cache.handler;
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->cache.inotify_fd, &ev) != 0)
-			return -errno;
-	}
+	int r = init_watchers(srv);
+	if (r < 0)
+		return r;
 	ev.data.ptr = &srv->sig;
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
 		return -errno;
@@ -688,7 +524,7 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 void
 server_free(struct server *srv)
 {
-	shed_report(srv, 1);
+	accept_shed_report(srv, 1);
 	accesslog_close(&srv->access_log);
 	if (srv->conns) {
 		for (unsigned i = 0; i < srv->used_slots; i++)
@@ -701,6 +537,7 @@ server_free(struct server *srv)
 	srv->timer_nodes = NULL;
 	cache_free(&srv->cache);
 	live_free(srv);
+	watch_free(&srv->watch);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);

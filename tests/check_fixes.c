@@ -6,6 +6,7 @@
  * Each test starts its own server through the harness and stops it by PID;
  * a failing test's server dies with the test process (PR_SET_PDEATHSIG in
  * h_server_start). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -124,10 +125,10 @@ load_client(int port, int stop_fd)
  * while other clients keep the accept loop busy. Before the fix the loop
  * drained inotify once per wake-up and kept accepting, so a request that
  * arrived after a later write got the old cached body (~5 per 3,000 rounds). */
-START_TEST(test_cache_never_stale_under_load)
+static void
+never_stale_under_load(const char *const *args, int rounds)
 {
 	struct fixes_server f;
-	static const char *const args[] = {"--no-access-log", NULL};
 	start(&f, build_stale, args);
 	int pipefd[2];
 	ck_assert(pipe2(pipefd, O_CLOEXEC) == 0);
@@ -144,7 +145,7 @@ START_TEST(test_cache_never_stale_under_load)
 
 	int stale = 0, first_stale = -1;
 	char first[512] = "";
-	for (int i = 1; i <= STALE_ROUNDS; i++) {
+	for (int i = 1; i <= rounds; i++) {
 		char want[32];
 		snprintf(want, sizeof want, "round %06d\n", i);
 		h_write_str(f.root, "f.txt", want);
@@ -166,7 +167,96 @@ START_TEST(test_cache_never_stale_under_load)
 		ck_assert_msg(h_wait_exit(kids[i], 10000, &status) == 0, "load client %d hangs", i);
 	}
 	ck_assert_msg(stale == 0, "%d stale answers in %d rounds (first in round %d: %s)", stale,
-	              STALE_ROUNDS, first_stale, first);
+	              rounds, first_stale, first);
+	stop(&f);
+}
+
+START_TEST(test_cache_never_stale_under_load)
+{
+	static const char *const args[] = {"--no-access-log", NULL};
+	never_stale_under_load(args, STALE_ROUNDS);
+}
+END_TEST
+
+/* The same with --live: the cache hears file changes through the tree
+ * watch of the one inotify watcher (watch.c). */
+START_TEST(test_cache_never_stale_with_live)
+{
+	static const char *const args[] = {"--live", "--no-access-log", NULL};
+	never_stale_under_load(args, STALE_ROUNDS / 2);
+}
+END_TEST
+
+/* inotify fds the process holds: links to anon_inode:inotify in its fd
+ * directory. */
+static int
+inotify_fds(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof dir, "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX], target[64];
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		ssize_t len = readlink(path, target, sizeof target - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		n += strcmp(target, "anon_inode:inotify") == 0;
+	}
+	closedir(d);
+	return n;
+}
+
+/* One inotify watcher serves the cache and --live: with both on and a file
+ * in the cache, the server holds one inotify fd (it held two before), and
+ * a change is seen by both (the cached file is answered fresh and the event
+ * stream announces it). */
+START_TEST(test_live_and_cache_share_one_inotify_fd)
+{
+	struct fixes_server f;
+	static const char *const args[] = {"--live", "--no-access-log", NULL};
+	start(&f, build_stale, args);
+	struct h_resp r;
+	for (int i = 0; i < 2; i++) { /* a fill, then a hit */
+		get(f.srv.port, "/f.txt", &r, NULL);
+		H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+		H_ASSERT_TEXT(&r, "round 000000\n");
+		h_resp_free(&r);
+	}
+	ck_assert_int_eq(inotify_fds(f.srv.pid), 1);
+
+	struct h_conn es;
+	h_conn_open(&es, f.srv.port);
+	h_conn_send(&es, "GET /__simple-http-server/events HTTP/1.1\r\nHost: t\r\n\r\n");
+	int rc = h_read_head(&es, &r);
+	H_ASSERT_RC(rc, &r);
+	H_ASSERT_STATUS(&r, "HTTP/1.1 200 OK");
+	h_resp_free(&r);
+	h_write_str(f.root, "f.txt", "changed\n");
+	get(f.srv.port, "/f.txt", &r, NULL);
+	H_ASSERT_TEXT(&r, "changed\n");
+	h_resp_free(&r);
+	/* The stream's preamble, then the change event. */
+	char got[1024];
+	size_t len = 0;
+	uint64_t deadline = now_ms() + (uint64_t)h_ms(10000);
+	while (len < sizeof got - 1 && now_ms() < deadline) {
+		got[len] = '\0';
+		if (strstr(got, "data: /f.txt\n\n"))
+			break;
+		long n = h_read_some(&es, got + len, sizeof got - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	got[len] = '\0';
+	ck_assert_msg(strstr(got, "event: reload\ndata: /f.txt\n\n"), "event stream: %s", got);
+	h_conn_close(&es);
+	ck_assert_int_eq(inotify_fds(f.srv.pid), 1);
 	stop(&f);
 }
 END_TEST
@@ -683,6 +773,8 @@ fixes_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, NULL, h_close_all);
 	tcase_add_test(tc, test_cache_never_stale_under_load);
+	tcase_add_test(tc, test_cache_never_stale_with_live);
+	tcase_add_test(tc, test_live_and_cache_share_one_inotify_fd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("listing");
