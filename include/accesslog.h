@@ -91,6 +91,10 @@ void accesslog_flush(struct accesslog *log);
  * reopen (off, or stdout), or -errno (the old file is kept). */
 int accesslog_reopen(struct accesslog *log);
 
+/* SIGHUP/SIGUSR1: reopens the access log and the error log (log.c), says
+ * which were reopened, and reports a failure with the old file kept. */
+void accesslog_reopen_all(struct accesslog *log);
+
 /* Flushes (waiting a bounded time for a stalled reader) and closes. */
 void accesslog_close(struct accesslog *log);
 

@@ -87,11 +87,4 @@ int server_run(struct server *srv);
 
 void server_free(struct server *srv);
 
-/* For accept.c: runs a connection and does the loop's bookkeeping after it
- * (ready list, event streams, timers); takes a closed connection off every
- * list (its slot is freed after the batch); a connection's loop handler. */
-void server_run_conn(struct server *srv, struct conn *c);
-void server_release(struct server *srv, struct conn *c);
-void server_on_conn_event(void *self, uint32_t events);
-
 #endif

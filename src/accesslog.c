@@ -372,3 +372,28 @@ accesslog_close(struct accesslog *log)
 		close(log->dirfd);
 	log->fd = log->dirfd = -1;
 }
+
+/* SIGHUP/SIGUSR1 after logrotate moved the files. Each file is reopened by
+ * name in its directory, kept open since before any chroot; a reopen that
+ * fails is reported and the old file kept, and only what was reopened is
+ * said to be. */
+void
+accesslog_reopen_all(struct accesslog *log)
+{
+	int ra = accesslog_reopen(log);
+	if (ra < 0)
+		log_error("reopening access log %s: %s (still writing to the old file)", log->path,
+		          strerror(-ra));
+	int re = log_reopen();
+	if (re < 0)
+		log_error("reopening error log %s: %s (still writing to the old file)", log_file(),
+		          strerror(-re));
+	if (ra > 0 && re > 0)
+		log_info("log files reopened");
+	else if (ra > 0)
+		log_info("access log reopened");
+	else if (re > 0)
+		log_info("error log reopened");
+	else if (ra == 0 && re == 0)
+		log_debug("no log file to reopen");
+}

@@ -5,18 +5,13 @@
  * then put closed connections back on the free list. A connection closed
  * earlier in a batch is CONN_DONE and its slot is not reused before the batch
  * ends, so a stale event for it finds CONN_DONE and is ignored. */
-#include "server.h"
+#include "server_loop.h"
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,8 +23,8 @@
 #include "reply.h"
 #include "timer.h"
 
-static void
-update_clock(struct server *srv)
+void
+server_update_clock(struct server *srv)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -104,8 +99,8 @@ streams_leave(struct server *srv, struct conn *c)
 /* Removes a closed connection from every list; its slot is freed after the
  * batch. The ready list is short (only connections that yielded), so the
  * scan is cheap and rare. */
-void
-server_release(struct server *srv, struct conn *c)
+static void
+release(struct server *srv, struct conn *c)
 {
 	streams_leave(srv, c);
 	timer_unlink(srv, c);
@@ -131,7 +126,7 @@ static void
 after_run(struct server *srv, struct conn *c)
 {
 	if (c->state == CONN_DONE) {
-		server_release(srv, c);
+		release(srv, c);
 		return;
 	}
 	enum timer_class cls = conn_timer_class(c);
@@ -143,8 +138,8 @@ after_run(struct server *srv, struct conn *c)
 	c->progress = 0;
 }
 
-void
-server_run_conn(struct server *srv, struct conn *c)
+static void
+run(struct server *srv, struct conn *c)
 {
 	switch (conn_run(c)) {
 	case CONN_RUN_YIELD:
@@ -170,7 +165,7 @@ streams_broadcast(struct server *srv, const char *msg, size_t len)
 		struct conn *next = c->sse_next;
 		conn_push(c, msg, len);
 		if (c->state != CONN_DONE && !c->in_ready)
-			server_run_conn(srv, c);
+			run(srv, c);
 		c = next;
 	}
 }
@@ -202,36 +197,11 @@ begin_stop(struct server *srv)
 			continue;
 		if (conn_is_idle(c)) {
 			conn_close(c);
-			server_release(srv, c);
+			release(srv, c);
 		} else {
 			conn_stop_keep_alive(c);
 		}
 	}
-}
-
-/* SIGHUP/SIGUSR1 after logrotate moved the files. Each file is reopened by
- * name in its directory, kept open since before any chroot; a reopen that
- * fails is reported and the old file kept, and only what was reopened is
- * said to be. */
-static void
-reopen_logs(struct server *srv)
-{
-	int ra = accesslog_reopen(&srv->access_log);
-	if (ra < 0)
-		log_error("reopening access log %s: %s (still writing to the old file)",
-		          srv->access_log.path, strerror(-ra));
-	int re = log_reopen();
-	if (re < 0)
-		log_error("reopening error log %s: %s (still writing to the old file)", log_file(),
-		          strerror(-re));
-	if (ra > 0 && re > 0)
-		log_info("log files reopened");
-	else if (ra > 0)
-		log_info("access log reopened");
-	else if (re > 0)
-		log_info("error log reopened");
-	else if (ra == 0 && re == 0)
-		log_debug("no log file to reopen");
 }
 
 /* 1 to go on, 0 to stop now. */
@@ -241,7 +211,7 @@ handle_signals(struct server *srv)
 	struct signalfd_siginfo si;
 	while (read(srv->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
-			reopen_logs(srv);
+			accesslog_reopen_all(&srv->access_log);
 			continue;
 		}
 		if (si.ssi_signo == SIGQUIT) {
@@ -259,8 +229,8 @@ handle_signals(struct server *srv)
 	return 1;
 }
 
-static void
-on_signal(void *self, uint32_t events)
+void
+server_on_signal(void *self, uint32_t events)
 {
 	struct server_listener *s = self;
 	(void)events;
@@ -271,8 +241,8 @@ on_signal(void *self, uint32_t events)
 /* A client socket: note what it is ready for and run it. A connection
  * closed earlier in the batch is CONN_DONE, its slot not reused before the
  * batch ends: the stale event is ignored. */
-void
-server_on_conn_event(void *self, uint32_t e)
+static void
+on_conn_event(void *self, uint32_t e)
 {
 	struct conn *c = self;
 	if (c->state == CONN_DONE)
@@ -282,7 +252,116 @@ server_on_conn_event(void *self, uint32_t e)
 	if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = 1;
 	if (!c->in_ready)
-		server_run_conn(c->srv, c);
+		run(c->srv, c);
+}
+
+/* A free slot: a reused one first (its pages are already resident), else
+ * the next never-used one. NULL when the table is full. The slot stays
+ * taken from here on; release() hands it back. */
+static struct conn *
+take_slot(struct server *srv)
+{
+	struct conn *c = srv->free_list;
+	if (c) {
+		srv->free_list = c->next;
+		return c;
+	}
+	if (srv->used_slots == srv->cfg->max_conns)
+		return NULL;
+	return &srv->conns[srv->used_slots++];
+}
+
+/* When the table is full: will a slot free up by itself within moments? A
+ * connection closed in this batch is freed after it; one that is only
+ * lingering (draining after our answer) is closed now to make room. */
+static int
+slots_coming(struct server *srv)
+{
+	if (srv->released)
+		return 1;
+	if (srv->timers[TIMER_LINGER].head == TIMER_NIL)
+		return 0;
+	struct conn *oldest = &srv->conns[srv->timers[TIMER_LINGER].head];
+	conn_close(oldest);
+	release(srv, oldest);
+	return 1;
+}
+
+/* A new client in a slot: answered at once if its request is here already
+ * (deferred accept), else registered with epoll to wait. */
+static void
+take_client(struct server *srv, struct conn *c, int fd, const struct sockaddr_storage *peer,
+            socklen_t peer_len)
+{
+	srv->active++;
+	conn_init(c, srv, fd, (const struct sockaddr *)peer, peer_len);
+	c->handler = (struct loop_handler){.on_event = on_conn_event};
+	/* A Connection: close client then costs accept, read, send and close
+	 * and no epoll_ctl. */
+	run(srv, c);
+	if (c->state == CONN_DONE) {
+		/* No event of this batch can name it (it was never registered),
+		 * so its slot is reusable at once. */
+		if (srv->released == c) {
+			srv->released = c->next;
+			c->next = srv->free_list;
+			srv->free_list = c;
+		}
+		return;
+	}
+	/* EPOLL_CTL_ADD reports readiness that came meanwhile: no edge lost. */
+	struct epoll_event ev = {
+	    .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+	    .data.ptr = c,
+	};
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_error("epoll_ctl: %s", strerror(errno));
+		conn_close(c);
+		release(srv, c);
+	}
+}
+
+/* Accepts on l until EAGAIN. A limit (no slot coming, no descriptors) sets
+ * accept_paused: the loop looks again when a slot frees, since no new edge
+ * will come for clients already waiting. */
+static void
+accept_clients(struct server *srv, struct server_listener *l)
+{
+	srv->accept_paused = 0;
+	while (l->fd >= 0) {
+		if (!srv->free_list && srv->used_slots == srv->cfg->max_conns &&
+		    slots_coming(srv)) {
+			/* Full, but slots are about to free up: leave clients in
+			 * the backlog for a moment rather than turn them away. */
+			srv->accept_paused = 1;
+			return;
+		}
+		int fd;
+		struct sockaddr_storage peer;
+		socklen_t peer_len;
+		switch (accept_next(l->fd, &srv->spare_fd, srv->now_ms, &fd, &peer, &peer_len)) {
+		case ACCEPT_EMPTY:
+			return;
+		case ACCEPT_LIMIT:
+			srv->accept_paused = 1;
+			return;
+		case ACCEPT_CLIENT:
+			break;
+		}
+		struct conn *c = take_slot(srv);
+		if (c)
+			take_client(srv, c, fd, &peer, peer_len);
+		else
+			accept_shed(fd, ACCEPT_SHED_TABLE_FULL, srv->now_ms);
+	}
+}
+
+void
+server_on_listener(void *self, uint32_t events)
+{
+	struct server_listener *l = self;
+	(void)events;
+	accept_clients(l->srv, l);
 }
 
 static void
@@ -293,7 +372,7 @@ expire_timers(struct server *srv)
 			struct conn *c = &srv->conns[srv->timers[k].head];
 			log_debug("fd %d: timed out (class %d)", c->fd, k);
 			conn_close(c);
-			server_release(srv, c);
+			release(srv, c);
 		}
 	}
 }
@@ -336,7 +415,7 @@ run_ready(struct server *srv)
 		struct conn *next = c->next;
 		c->in_ready = 0;
 		if (c->state != CONN_DONE)
-			server_run_conn(srv, c);
+			run(srv, c);
 		c = next;
 	}
 }
@@ -369,7 +448,7 @@ server_run(struct server *srv)
 			log_error("epoll_wait: %s", strerror(errno));
 			return 1;
 		}
-		update_clock(srv);
+		server_update_clock(srv);
 		/* Early handlers first (the watcher: file changes; the queue
 		 * stays short; requests read later in the batch, as accept
 		 * keeps going, are covered by the drain cache_lookup does
@@ -390,7 +469,7 @@ server_run(struct server *srv)
 		run_ready(srv);
 		tick_live_streams(srv);
 		expire_timers(srv);
-		accept_shed_report(srv, 0);
+		accept_shed_report(srv->now_ms, 0);
 		free_released(srv);
 		if (srv->access_log.len)
 			accesslog_flush(&srv->access_log);
@@ -403,150 +482,4 @@ server_run(struct server *srv)
 			accept_clients(srv, &srv->listeners[i]);
 	}
 	return 0;
-}
-
-/* The one inotify watcher, opened for the cache or --live, its two
- * subscribers, and its fd in the loop (an early handler). */
-static int
-init_watchers(struct server *srv)
-{
-	const struct server_config *cfg = srv->cfg;
-	int r = cfg->live || cfg->cache_bytes ? watch_init(&srv->watch, srv->rootfd) : 0;
-	if (r < 0 && cfg->live)
-		return r;
-	if (r < 0)
-		log_warn("inotify: %s; cached files are rechecked every %d ms instead",
-		         strerror(-r), CACHE_CHECK_MS);
-	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, &srv->watch) != 0)
-		return -ENOMEM;
-	srv->live_next_ms = UINT64_MAX;
-	if (cfg->live) {
-		r = live_init(srv);
-		if (r < 0)
-			return r;
-		srv->live_next_ms = srv->live.heartbeat_ms;
-	}
-	if (srv->watch.fd >= 0) {
-		struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
-		                         .data.ptr = &srv->watch.handler};
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->watch.fd, &ev) != 0)
-			return -errno;
-	}
-	return 0;
-}
-
-int
-server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
-            unsigned nlisten, int rootfd)
-{
-	memset(srv, 0, sizeof *srv);
-	srv->watch.fd = -1;
-	srv->cfg = cfg;
-	srv->rootfd = rootfd;
-	if (nlisten > SHS_MAX_LISTENERS)
-		return -EINVAL;
-	srv->nlisteners = nlisten;
-	for (unsigned i = 0; i < nlisten; i++)
-		srv->listeners[i] =
-		    (struct server_listener){{.on_event = accept_on_listener}, listen_fds[i], srv};
-	srv->sig = (struct server_listener){{.on_event = on_signal}, -1, srv};
-	srv->epfd = -1;
-	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	for (int k = 0; k < TIMER_COUNT; k++) {
-		srv->timers[k].timeout_ms = cfg->timeout_ms[k];
-		srv->timers[k].head = srv->timers[k].tail = TIMER_NIL;
-	}
-	accesslog_disable(&srv->access_log);
-	srv->site = (struct site){
-	    .cfg = cfg,
-	    .rootfd = rootfd,
-	    .cache = &srv->cache,
-	    .live = cfg->live ? &srv->live : NULL,
-	    .streams_open = &srv->streams.open,
-	    .streams_max = live_streams_max(cfg),
-	    .head_prefix = srv->head_prefix,
-	    .boundary = srv->boundary,
-	};
-	update_clock(srv);
-
-	/* A random boundary cannot be planted in a file to forge parts. */
-	unsigned char rnd[8] = {0};
-	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
-		memcpy(rnd, &srv->now_ms,
-		       sizeof rnd < sizeof srv->now_ms ? sizeof rnd : sizeof srv->now_ms);
-	static const char hex[] = "0123456789abcdef";
-	memcpy(srv->boundary, "shs-", 4);
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		srv->boundary[4 + 2 * i] = hex[rnd[i] >> 4];
-		srv->boundary[5 + 2 * i] = hex[rnd[i] & 15];
-	}
-	srv->boundary[4 + 2 * sizeof rnd] = '\0';
-
-	/* calloc of a large table is fresh zero pages from mmap, and slots are
-	 * handed out in order (see take_slot) and never touched before: a slot
-	 * costs memory only once a connection has used it. */
-	srv->conns = calloc(cfg->max_conns, sizeof *srv->conns);
-	srv->timer_nodes = calloc(cfg->max_conns, sizeof *srv->timer_nodes);
-	if (!srv->conns || !srv->timer_nodes)
-		return -ENOMEM;
-
-	/* Signals arrive as reads on a signalfd in the loop; nothing runs in a
-	 * handler. A vanished client shows up as EPIPE, never SIGPIPE. */
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		return -errno;
-	srv->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->sig.fd < 0 || srv->epfd < 0)
-		return -errno;
-	struct epoll_event ev = {.events = EPOLLIN | EPOLLET};
-	for (unsigned i = 0; i < nlisten; i++) {
-		ev.data.ptr = &srv->listeners[i];
-		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
-			return -errno;
-	}
-	int r = init_watchers(srv);
-	if (r < 0)
-		return r;
-	ev.data.ptr = &srv->sig;
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
-		return -errno;
-	return 0;
-}
-
-void
-server_free(struct server *srv)
-{
-	accept_shed_report(srv, 1);
-	accesslog_close(&srv->access_log);
-	if (srv->conns) {
-		for (unsigned i = 0; i < srv->used_slots; i++)
-			if (srv->conns[i].state != CONN_DONE)
-				conn_close(&srv->conns[i]);
-		free(srv->conns);
-		srv->conns = NULL;
-	}
-	free(srv->timer_nodes);
-	srv->timer_nodes = NULL;
-	cache_free(&srv->cache);
-	live_free(srv);
-	watch_free(&srv->watch);
-	for (unsigned i = 0; i < srv->nlisteners; i++)
-		if (srv->listeners[i].fd >= 0)
-			close(srv->listeners[i].fd);
-	if (srv->sig.fd >= 0)
-		close(srv->sig.fd);
-	if (srv->epfd >= 0)
-		close(srv->epfd);
-	if (srv->spare_fd >= 0)
-		close(srv->spare_fd);
-	srv->nlisteners = 0;
-	srv->sig.fd = srv->epfd = srv->spare_fd = -1;
 }
