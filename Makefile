@@ -70,7 +70,7 @@ FUZZ_SECONDS ?= 60
 FUZZERS := http path range cond
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB := src/http.c src/http_chunked.c src/http_coding.c src/path.c src/range.c src/cond.c src/response.c
+FUZZ_LIB := src/http.c src/http_fields.c src/http_chunked.c src/http_coding.c src/path.c src/range.c src/cond.c src/response.c
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h)
 	@mkdir -p build-fuzz

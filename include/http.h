@@ -1,11 +1,14 @@
 /* http.h - pure HTTP/1.x request-head parser (RFC 9112).
  *
- * Owns the grammar of the request line and header fields, and the chunked
- * body skipper. No I/O and no allocation: the caller passes a buffer and gets
- * back slices that borrow it. Safe to run on every incomplete prefix of a
+ * Owns the grammar of the request line and header fields. No I/O and no
+ * allocation: the caller passes a buffer and gets back slices that borrow
+ * it. Safe to run on every incomplete prefix of a
  * request (it answers HTTP_PARSE_AGAIN), so it can be called after each read.
- * The chunked body skipper is in http_chunked.h, q-value lists in
- * http_coding.h. */
+ * The request line and field lines are read in http.c; field names, list
+ * values and the fields the parser acts on (Host, Connection, framing) are
+ * http_fields.c, whose functions below are declared here so that callers
+ * include only this header. The chunked body skipper is in http_chunked.h,
+ * q-value lists in http_coding.h. */
 #ifndef SHS_HTTP_H
 #define SHS_HTTP_H
 
@@ -109,6 +112,8 @@ enum http_parse http_parse_request(const char *buf, size_t len, struct http_requ
  * 414 when the request line itself is incomplete, else 431. */
 int http_overflow_status(const char *buf, size_t len);
 
+/* Field names and values (defined in http_fields.c). */
+
 /* Case-insensitive comparison of a slice with a NUL-terminated ASCII string. */
 int http_slice_eq(struct http_slice s, const char *lit);
 
@@ -128,6 +133,8 @@ enum http_field http_field_of(struct http_slice name);
  * spaces and tabs, skipping empty ones; stops at the first non-zero return
  * (and returns -1), else returns 0. */
 int http_list_each(struct http_slice v, int (*fn)(struct http_slice, void *), void *arg);
+
+/* Tokens and methods (http.c). */
 
 /* Whether s is a non-empty token (RFC 9110 5.6.2), as a method or a field
  * name must be. */

@@ -142,23 +142,42 @@ check_chroot_contains(const char *chroot_dir, const char *top_dir)
 		die_usage("--chroot '%s' does not contain the top dir '%s'", chroot_dir, top_dir);
 }
 
-int
-main(int argc, char **argv)
+/* What the startup steps hand on to each other. One static instance: the
+ * server keeps a pointer to opts.cfg, and the options' headers block, the
+ * listener table and the server are a few KiB each. */
+struct startup {
+	struct options opts;
+	struct daemon_handoff handoff;
+	int rootfd;
+	/* lfds[w * nl + k]: listener k of worker w (one row without --workers). */
+	int lfds[SHS_MAX_WORKERS * SHS_MAX_LISTENERS];
+	unsigned na; /* listeners passed by systemd, first in each row */
+	unsigned nl; /* listeners per worker */
+	unsigned nw; /* workers (1 without --workers) */
+	struct pidfile pf;
+	struct accesslog alog;
+	struct server srv;
+	struct workers ws;
+	int worker; /* this worker's index, or -1 in the master or the only process */
+};
+
+/* Parses and checks the command line and sets the log level. Returns 1 when
+ * main must exit with *exit_status now (--help, --version). */
+static int
+parse_args(int argc, char **argv, struct options *o, int *exit_status)
 {
-	/* static: the server keeps a pointer to o->cfg, and its headers block
-	 * is a few KiB. */
-	static struct options opts;
-	struct options *o = &opts;
 	char msg[1024]; /* die_usage's size, so a long message is cut as before */
 	switch (options_parse(argc, argv, o, msg, sizeof msg)) {
 	case OPTIONS_RUN:
 		break;
 	case OPTIONS_HELP:
 		options_usage(stdout);
-		return 0;
+		*exit_status = 0;
+		return 1;
 	case OPTIONS_VERSION:
 		printf(SHS_NAME " " SHS_VERSION "\n");
-		return 0;
+		*exit_status = 0;
+		return 1;
 	case OPTIONS_ERROR:
 		die_usage("%s", msg);
 	}
@@ -167,30 +186,45 @@ main(int argc, char **argv)
 
 	if (o->no_root && geteuid() == 0 && !o->user)
 		die_usage("refusing to run as root without --user (--no-root)");
+	return 0;
+}
 
-	/* Detach first: the daemon itself must hold the pidfile lock, and its
-	 * startup errors still reach this terminal through the shared stderr
-	 * while the parent waits for the verdict. */
-	struct daemon_handoff handoff = {.report_fd = -1, .null_fd = -1};
-	if (o->daemonize) {
-		int exit_status;
-		int r = daemon_detach(&handoff, &exit_status);
-		if (r < 0)
-			die_usage("cannot detach: %s", strerror(-r));
-		if (r == 1)
-			return exit_status;
-	}
+/* --daemon. Detach first: the daemon itself must hold the pidfile lock, and
+ * its startup errors still reach this terminal through the shared stderr
+ * while the parent waits for the verdict. Returns 1 in the parent, which
+ * exits with *exit_status. */
+static int
+detach(struct startup *st, int *exit_status)
+{
+	if (!st->opts.daemonize)
+		return 0;
+	int r = daemon_detach(&st->handoff, exit_status);
+	if (r < 0)
+		die_usage("cannot detach: %s", strerror(-r));
+	return r == 1;
+}
 
-	int rootfd = open(cfg->top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		die_usage("top dir '%s': %s", cfg->top_dir,
+static void
+open_top_dir(struct startup *st)
+{
+	struct options *o = &st->opts;
+	const char *top_dir = o->cfg.top_dir;
+	st->rootfd = open(top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (st->rootfd < 0)
+		die_usage("top dir '%s': %s", top_dir,
 		          errno == ENOTDIR ? "not a directory" : strerror(errno));
 	if (o->chroot_dir && !o->chroot_top)
-		check_chroot_contains(o->chroot_dir, cfg->top_dir);
+		check_chroot_contains(o->chroot_dir, top_dir);
+}
 
+/* Fills st->lfds: the sockets systemd passed, then our own --listen
+ * addresses (or --host/--port when there are neither). */
+static void
+open_listeners(struct startup *st)
+{
+	struct options *o = &st->opts;
+	struct server_config *cfg = &o->cfg;
 	raise_fd_limit(cfg->max_conns);
-	/* lfds[w * nl + k]: listener k of worker w (one row without --workers). */
-	static int lfds[SHS_MAX_WORKERS * SHS_MAX_LISTENERS];
 	int act[SHS_MAX_LISTENERS];
 	int na = socket_activation_fds(act, SHS_MAX_LISTENERS);
 	if (na < 0)
@@ -223,110 +257,177 @@ main(int argc, char **argv)
 				listen_error(host, port, -r);
 		}
 		for (unsigned w = 0; w < nw; w++)
-			lfds[w * nl + k] = group[w];
+			st->lfds[w * nl + k] = group[w];
 	}
+	st->na = (unsigned)na;
+	st->nl = nl;
+	st->nw = nw;
+}
 
-	struct pidfile pf = {.fd = -1, .dirfd = -1};
-	if (o->pidfile) {
-		pid_t holder = 0;
-		int r = pidfile_acquire(&pf, o->pidfile, &holder);
-		if (r == -EEXIST)
-			die_usage("already running: pidfile %s is held by process %ld", o->pidfile,
-			          (long)holder);
-		if (r < 0)
-			die_usage("pidfile %s: %s", o->pidfile, strerror(-r));
-	}
+static void
+acquire_pidfile(struct startup *st)
+{
+	const char *path = st->opts.pidfile;
+	if (!path)
+		return;
+	pid_t holder = 0;
+	int r = pidfile_acquire(&st->pf, path, &holder);
+	if (r == -EEXIST)
+		die_usage("already running: pidfile %s is held by process %ld", path, (long)holder);
+	if (r < 0)
+		die_usage("pidfile %s: %s", path, strerror(-r));
+}
 
-	/* Logs are opened before chroot, so their paths mean what they say;
-	 * their directories stay open so that SIGHUP can reopen them by name
-	 * after the chroot (see accesslog.c and log.c). */
-	static struct accesslog alog = {.fd = -1, .dirfd = -1, .restore_flags = -1};
+/* Logs are opened before chroot, so their paths mean what they say; their
+ * directories stay open so that SIGHUP can reopen them by name after the
+ * chroot (see accesslog.c and log.c). Without --workers the server starts
+ * in between: the error log takes over stderr only after it, so every
+ * startup error still reaches the terminal (and a --daemon parent). */
+static void
+open_logs_and_server(struct startup *st)
+{
+	struct options *o = &st->opts;
+	struct server_config *cfg = &o->cfg;
 	int r;
 	if (o->access_log && (o->daemonize && strcmp(o->access_log, "-") == 0))
 		o->access_log = NULL; /* stdout is /dev/null once detached */
-	if (o->access_log && (r = accesslog_open(&alog, o->access_log, o->combined)) < 0)
+	if (o->access_log && (r = accesslog_open(&st->alog, o->access_log, o->combined)) < 0)
 		die_usage("access log '%s': %s", o->access_log, strerror(-r));
-	alog.shared = nw > 1;
+	st->alog.shared = st->nw > 1;
 
-	static struct server srv;
-	if (nw == 1 && (r = server_init(&srv, cfg, lfds, nl, rootfd)) < 0)
+	if (st->nw == 1 && (r = server_init(&st->srv, cfg, st->lfds, st->nl, st->rootfd)) < 0)
 		die_usage("cannot start: %s", strerror(-r));
 
-	/* The error log takes over stderr only now, so every startup error
-	 * above still reaches the terminal (and a --daemon parent). */
 	if (cfg->error_log && (r = log_open(cfg->error_log)) < 0)
 		die_usage("error log '%s': %s", cfg->error_log, strerror(-r));
+}
 
+static void
+drop_privileges(struct options *o)
+{
 	if (o->chroot_top)
-		o->chroot_dir = cfg->top_dir;
+		o->chroot_dir = o->cfg.top_dir;
 	if (o->user || o->group || o->chroot_dir) {
 		char err[256];
 		if (privileges_drop(o->user, o->group, o->chroot_dir, err, sizeof err) < 0)
 			die_usage("%s", err);
 	}
+}
 
-	/* --workers: from here on the master only supervises; each worker
-	 * goes on below with its own listeners in lfds[0..nl). */
-	static struct workers ws;
-	int worker = -1;
-	if (nw > 1 && (worker = workers_start(&ws, nw, lfds, nl)) == -2) {
-		pidfile_release(&pf);
-		return EXIT_USAGE; /* the worker said why */
+/* --workers: from here on the master only supervises; each worker goes on
+ * with its own listeners in lfds[0..nl). Returns -1 when a worker failed to
+ * start (it said why), else 0 with st->worker set. */
+static int
+start_workers(struct startup *st)
+{
+	st->worker = -1;
+	if (st->nw > 1 && (st->worker = workers_start(&st->ws, st->nw, st->lfds, st->nl)) == -2) {
+		pidfile_release(&st->pf);
+		return -1;
 	}
+	return 0;
+}
 
-	if (worker < 0) {
-		/* Last, so a startup error stays the one line on stderr. */
-		if (geteuid() == 0 && !o->user)
-			log_warn("running as root without --user; consider --user www-data%s",
-			         o->chroot_dir ? " (root can leave a chroot)" : "");
-		for (unsigned i = 0; i < nl; i++) {
-			/* -q hides the startup line, except for a port the kernel
-			 * chose (--port 0): nothing else would tell it. */
-			int chosen = i >= (unsigned)na && o->listens[i - na].port == 0;
-			char addr[64];
-			if ((!cfg->quiet || chosen) && net_local_addr(lfds[i], addr, sizeof addr) == 0)
-				printf("listening on http://%s/\n", addr);
-		}
-		if (!cfg->quiet && cfg->dev)
-			print_urls(lfds, (int)nl);
-		fflush(stdout);
-		if (o->daemonize && (r = daemon_ready(&handoff, cfg->error_log != NULL)) < 0)
-			die_usage("cannot detach: /dev/null: %s", strerror(-r));
-		notify_systemd("READY=1");
+/* The startup lines, then the readiness report (--daemon parent, systemd).
+ * Last, so a startup error stays the one line on stderr. */
+static void
+announce(struct startup *st)
+{
+	struct options *o = &st->opts;
+	struct server_config *cfg = &o->cfg;
+	if (geteuid() == 0 && !o->user)
+		log_warn("running as root without --user; consider --user www-data%s",
+		         o->chroot_dir ? " (root can leave a chroot)" : "");
+	for (unsigned i = 0; i < st->nl; i++) {
+		/* -q hides the startup line, except for a port the kernel
+		 * chose (--port 0): nothing else would tell it. */
+		int chosen = i >= st->na && o->listens[i - st->na].port == 0;
+		char addr[64];
+		if ((!cfg->quiet || chosen) && net_local_addr(st->lfds[i], addr, sizeof addr) == 0)
+			printf("listening on http://%s/\n", addr);
 	}
-	int status = 0;
-	if (nw > 1 && worker < 0) {
-		log_info("%u workers running", nw);
-		worker = workers_supervise(&ws, cfg->error_log, &status);
-		if (worker < 0) {
-			notify_systemd("STOPPING=1");
-			/* Every worker is gone: the master is the last holder of
-			 * the access log and puts back what it changed on it. */
-			alog.shared = 0;
-			accesslog_close(&alog);
-			close(rootfd);
-			pidfile_release(&pf);
-			log_info("stopped");
-			return status;
-		}
-	}
+	if (!cfg->quiet && cfg->dev)
+		print_urls(st->lfds, (int)st->nl);
+	fflush(stdout);
+	int r;
+	if (o->daemonize && (r = daemon_ready(&st->handoff, cfg->error_log != NULL)) < 0)
+		die_usage("cannot detach: /dev/null: %s", strerror(-r));
+	notify_systemd("READY=1");
+}
+
+/* The --workers master: restarts workers until shutdown. Returns 1 when
+ * every worker is gone and the master exits with *status; returns 0 in a
+ * restarted worker (st->worker set), which goes on to run. */
+static int
+supervise(struct startup *st, int *status)
+{
+	struct server_config *cfg = &st->opts.cfg;
+	log_info("%u workers running", st->nw);
+	st->worker = workers_supervise(&st->ws, cfg->error_log, status);
+	if (st->worker >= 0)
+		return 0;
+	notify_systemd("STOPPING=1");
+	/* Every worker is gone: the master is the last holder of the access
+	 * log and puts back what it changed on it. */
+	st->alog.shared = 0;
+	accesslog_close(&st->alog);
+	close(st->rootfd);
+	pidfile_release(&st->pf);
+	log_info("stopped");
+	return 1;
+}
+
+/* A worker (st->worker >= 0) starts its own server; then the loop runs
+ * until shutdown. Returns the exit status. */
+static int
+run(struct startup *st)
+{
+	struct server_config *cfg = &st->opts.cfg;
+	int r, worker = st->worker;
 	if (worker >= 0) {
-		pidfile_forget(&pf); /* the master's to remove */
-		if (handoff.null_fd >= 0)
-			close(handoff.null_fd); /* the master's to use */
-		if ((r = server_init(&srv, cfg, lfds, nl, rootfd)) < 0)
+		pidfile_forget(&st->pf); /* the master's to remove */
+		if (st->handoff.null_fd >= 0)
+			close(st->handoff.null_fd); /* the master's to use */
+		if ((r = server_init(&st->srv, cfg, st->lfds, st->nl, st->rootfd)) < 0)
 			die_usage("worker %d: cannot start: %s", worker, strerror(-r));
-		workers_ready(&ws);
+		workers_ready(&st->ws);
 	}
-	srv.access_log = alog;
+	st->srv.access_log = st->alog;
 
-	status = server_run(&srv);
+	int status = server_run(&st->srv);
 	if (worker < 0)
 		notify_systemd("STOPPING=1");
-	server_free(&srv);
-	close(rootfd);
-	pidfile_release(&pf);
+	server_free(&st->srv);
+	close(st->rootfd);
+	pidfile_release(&st->pf);
 	if (worker < 0)
 		log_info("stopped");
 	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct startup st = {
+	    .handoff = {.report_fd = -1, .null_fd = -1},
+	    .rootfd = -1,
+	    .pf = {.fd = -1, .dirfd = -1},
+	    .alog = {.fd = -1, .dirfd = -1, .restore_flags = -1},
+	    .worker = -1,
+	};
+	int status = 0;
+	if (parse_args(argc, argv, &st.opts, &status) || detach(&st, &status))
+		return status;
+	open_top_dir(&st);
+	open_listeners(&st);
+	acquire_pidfile(&st);
+	open_logs_and_server(&st);
+	drop_privileges(&st.opts);
+	if (start_workers(&st) < 0)
+		return EXIT_USAGE; /* the worker said why */
+	if (st.worker < 0)
+		announce(&st);
+	if (st.nw > 1 && st.worker < 0 && supervise(&st, &status))
+		return status;
+	return run(&st);
 }
