@@ -12,6 +12,7 @@
  * (same head bytes as the GET, no body at all) and with --dev (the
  * Cache-Control rule of reply.h). A second table calls reply_error() for
  * every status of response.c's table. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -384,9 +385,24 @@ static unsigned long checks; /* assertions made (SHS_COUNT_CHECKS=1 CK_FORK=no p
 		ck_assert_msg((cond), __VA_ARGS__);                                                \
 	} while (0)
 
+static int fds_before;
+
+static int
+count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 static void
 setup(void)
 {
+	fds_before = count_fds();
 	base = h_mkdtemp();
 	snprintf(top, sizeof top, "%s/top", base);
 	snprintf(top2, sizeof top2, "%s/top2", base);
@@ -437,6 +453,8 @@ teardown(void)
 	if (rootfd2 >= 0)
 		close(rootfd2);
 	rootfd = rootfd2 = -1;
+	/* every reply_release closed its file; the cache its inotify fd */
+	ck_assert_int_eq(count_fds(), fds_before);
 	h_rmtree(base);
 	free(base);
 	base = NULL;
@@ -557,7 +575,8 @@ assemble_body(const struct site *s, struct reply *r, size_t *len)
 		n += k_;                                                                           \
 	} while (0)
 	APPEND(r->buf + r->head_len, r->len - r->head_len);
-	APPEND(r->mem, r->mem_len);
+	if (r->mem_len)
+		APPEND(r->mem, r->mem_len);
 	for (;;) {
 		if (r->fd >= 0 && r->end > r->off) {
 			size_t k = (size_t)(r->end - r->off);
