@@ -23,5 +23,6 @@ Suite *conformance_suite(void); /* tests/check_conformance.c: RFC 9110/9112 over
 Suite *logs_suite(void);      /* tests/check_logs.c: log stalls, long lines, chroot reopen, logrotate */
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
+Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
 
 #endif
