@@ -169,10 +169,30 @@ reply_error_page(const struct site *s, int status, struct stat *st)
 	return fd;
 }
 
+/* 1xx, 204 and 304 never carry content, nor Content-Length (RFC 9110
+ * 8.6, 15.3.5, 15.4.5). */
+static int
+no_content(int status)
+{
+	return status < 200 || status == 204 || status == 304;
+}
+
 void
 reply_status(const struct site *s, struct reply *r, int status, const char *extra_name,
              const char *extra_value)
 {
+	if (no_content(status)) {
+		struct resp_buf b;
+		reply_begin(s, r, &b, status);
+		if (extra_name)
+			resp_header(&b, extra_name, extra_value);
+		reply_end_headers(s, r, &b);
+		if (b.overflow)
+			reply_overflow(r, -1, status);
+		else
+			reply_plan(r, status, b.len, -1, 0, 0);
+		return;
+	}
 	struct stat st;
 	int fd = reply_error_page(s, status, &st);
 	char body[512];
