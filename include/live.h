@@ -14,8 +14,6 @@
 #include "config.h"
 
 struct cache_entry;
-struct conn;
-struct server;
 
 /* The reserved path of the event stream (without the leading slash). */
 #define LIVE_EVENTS_PATH "__simple-http-server/events"
@@ -57,6 +55,7 @@ struct live_page {
  * server_streams). */
 struct live_state {
 	int on;                /* live_init succeeded */
+	const uint64_t *clock; /* the loop's now_ms (ms, monotonic) */
 	int pending, css_only; /* a change waits for the debounce */
 	uint64_t due_ms, heartbeat_ms;
 	char changed[256];
@@ -70,10 +69,11 @@ struct live_state {
 extern const char live_script[];
 extern const size_t live_script_len;
 
-/* Subscribes to the whole tree through srv->watch (already open): each
- * change (re)starts the debounce timer. Returns 0 or -errno (inotify
- * unavailable). Hitting the watch limit is logged once. */
-int live_init(struct server *srv);
+/* Subscribes to the whole tree through w (already open): each change
+ * (re)starts the debounce timer, read from *clock. Returns 0 or -errno
+ * (inotify unavailable). Hitting the watch limit is logged once. */
+struct watch;
+int live_init(struct live_state *l, struct watch *w, int dotfiles, const uint64_t *clock);
 
 /* Room for the longest message live_tick() makes: a change event and a
  * heartbeat. */
@@ -83,9 +83,9 @@ int live_init(struct server *srv);
  * debounce and/or a heartbeat, written to msg (cap bytes, LIVE_MSG_MAX is
  * enough). Returns its length, 0 for none; the caller sends it. *next_ms
  * is the next deadline (ms, monotonic), UINT64_MAX when nothing is pending. */
-size_t live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms);
+size_t live_tick(struct live_state *l, unsigned clients, char *msg, size_t cap, uint64_t *next_ms);
 
-void live_free(struct server *srv);
+void live_free(struct live_state *l);
 
 struct reply;
 struct reply_file;

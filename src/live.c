@@ -12,7 +12,6 @@
 
 #include "cache.h"
 
-#include "server.h"
 #include "log.h"
 #include "reply.h"
 #include "watch.h"
@@ -30,16 +29,16 @@ const size_t live_script_len = sizeof live_script - 1;
 static void on_change(void *ctx, const struct watch_change *ch);
 
 int
-live_init(struct server *srv)
+live_init(struct live_state *l, struct watch *w, int dotfiles, const uint64_t *clock)
 {
-	struct live_state *l = &srv->live;
+	l->clock = clock;
 	l->due_ms = UINT64_MAX;
-	l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
-	int r = watch_tree(&srv->watch, srv->cfg->dotfiles, on_change, srv);
+	l->heartbeat_ms = *clock + LIVE_HEARTBEAT_MS;
+	int r = watch_tree(w, dotfiles, on_change, l);
 	if (r < 0)
 		return r;
 	l->on = 1;
-	log_info("--live: watching %zu directories", watch_count(&srv->watch));
+	log_info("--live: watching %zu directories", watch_count(w));
 	return 0;
 }
 
@@ -52,9 +51,8 @@ is_css(const char *name, size_t n)
 static void drop_pages(struct live_state *l);
 
 static void
-note_change(struct server *srv, const char *dir, size_t dlen, const char *name, size_t n, int css)
+note_change(struct live_state *l, const char *dir, size_t dlen, const char *name, size_t n, int css)
 {
-	struct live_state *l = &srv->live;
 	if (!l->pending) {
 		l->pending = 1;
 		l->css_only = 1;
@@ -64,7 +62,7 @@ note_change(struct server *srv, const char *dir, size_t dlen, const char *name, 
 	int w = snprintf(l->changed, sizeof l->changed, "/%.*s%.*s", (int)dlen, dir, (int)n, name);
 	if (w < 0 || (size_t)w >= sizeof l->changed)
 		strcpy(l->changed, "/");
-	l->due_ms = srv->now_ms + LIVE_DEBOUNCE_MS;
+	l->due_ms = *l->clock + LIVE_DEBOUNCE_MS;
 	drop_pages(l);
 }
 
@@ -73,16 +71,16 @@ note_change(struct server *srv, const char *dir, size_t dlen, const char *name, 
 static void
 on_change(void *ctx, const struct watch_change *ch)
 {
-	struct server *srv = ctx;
+	struct live_state *l = ctx;
 	if (ch->mask & IN_Q_OVERFLOW) {
 		log_warn("--live: inotify queue overflowed; reloading everything");
-		note_change(srv, "", 0, "", 0, 0);
+		note_change(l, "", 0, "", 0, 0);
 		return;
 	}
 	if (watch_ignorable(ch->name, ch->name_len) &&
 	    !(ch->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 		return;
-	note_change(srv, ch->dir, ch->dir_len, ch->name, ch->name_len,
+	note_change(l, ch->dir, ch->dir_len, ch->name, ch->name_len,
 	            !(ch->mask & IN_ISDIR) && is_css(ch->name, ch->name_len));
 }
 
@@ -98,35 +96,33 @@ append(size_t len, size_t cap, int n)
 }
 
 size_t
-live_tick(struct server *srv, char *msg, size_t cap, uint64_t *next_ms)
+live_tick(struct live_state *l, unsigned clients, char *msg, size_t cap, uint64_t *next_ms)
 {
-	struct live_state *l = &srv->live;
 	size_t len = 0;
 	*next_ms = UINT64_MAX;
 	if (!l->on)
 		return 0;
-	if (l->pending && srv->now_ms >= l->due_ms) {
+	uint64_t now = *l->clock;
+	if (l->pending && now >= l->due_ms) {
 		int n = snprintf(msg, cap < EVENT_MAX ? cap : EVENT_MAX, "event: %s\ndata: %s\n\n",
 		                 l->css_only ? "css" : "reload", l->changed);
 		log_info("--live: %s after a change to %s (%u client(s))",
-		         l->css_only ? "swapping stylesheets" : "reloading", l->changed,
-		         srv->streams.count);
+		         l->css_only ? "swapping stylesheets" : "reloading", l->changed, clients);
 		len = append(len, cap < EVENT_MAX ? cap : EVENT_MAX, n);
 		l->pending = 0;
 		l->due_ms = UINT64_MAX;
 	}
-	if (srv->now_ms >= l->heartbeat_ms) {
+	if (now >= l->heartbeat_ms) {
 		len = append(len, cap, snprintf(msg + len, cap - len, ": heartbeat\n\n"));
-		l->heartbeat_ms = srv->now_ms + LIVE_HEARTBEAT_MS;
+		l->heartbeat_ms = now + LIVE_HEARTBEAT_MS;
 	}
 	*next_ms = l->due_ms < l->heartbeat_ms ? l->due_ms : l->heartbeat_ms;
 	return len;
 }
 
 void
-live_free(struct server *srv)
+live_free(struct live_state *l)
 {
-	struct live_state *l = &srv->live;
 	drop_pages(l);
 	l->on = 0; /* the watches are the watcher's: watch_free */
 }

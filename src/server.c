@@ -175,7 +175,7 @@ static void
 tick_live_streams(struct server *srv)
 {
 	char msg[LIVE_MSG_MAX];
-	size_t len = live_tick(srv, msg, sizeof msg, &srv->live_next_ms);
+	size_t len = live_tick(&srv->live, srv->streams.count, msg, sizeof msg, &srv->live_next_ms);
 	if (len > 0)
 		streams_broadcast(srv, msg, len);
 }

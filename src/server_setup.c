@@ -36,7 +36,7 @@ init_watchers(struct server *srv)
 		return -ENOMEM;
 	srv->live_next_ms = UINT64_MAX;
 	if (cfg->live) {
-		r = live_init(srv);
+		r = live_init(&srv->live, &srv->watch, cfg->dotfiles, &srv->now_ms);
 		if (r < 0)
 			return r;
 		srv->live_next_ms = srv->live.heartbeat_ms;
@@ -158,7 +158,7 @@ server_free(struct server *srv)
 	free(srv->timer_nodes);
 	srv->timer_nodes = NULL;
 	cache_free(&srv->cache);
-	live_free(srv);
+	live_free(&srv->live);
 	watch_free(&srv->watch);
 	for (unsigned i = 0; i < srv->nlisteners; i++)
 		if (srv->listeners[i].fd >= 0)
