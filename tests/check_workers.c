@@ -251,7 +251,7 @@ stop_draining(struct h_server *s, int timeout_ms, int *status)
 		(void)kill(s->pid, SIGTERM);
 		if (s->out_fd >= 0)
 			(void)fcntl(s->out_fd, F_SETFL, O_NONBLOCK);
-		long long end = now_ms() + timeout_ms;
+		long long end = now_ms() + h_ms(timeout_ms);
 		for (;;) {
 			char buf[65536];
 			while (s->out_fd >= 0 && read(s->out_fd, buf, sizeof buf) > 0)
@@ -443,7 +443,7 @@ expect_restart_line(const char *log, pid_t pid, unsigned ms)
 	         (int)pid, ms);
 	snprintf(b, sizeof b, "error: worker 1 (pid %d) killed by signal 9; restarting in %u ms\n",
 	         (int)pid, ms);
-	long long end = now_ms() + 2000;
+	long long end = now_ms() + h_ms(2000);
 	for (;;) {
 		char *s = h_read_file(log, NULL);
 		int found = s && (strstr(s, a) || strstr(s, b));
@@ -481,7 +481,7 @@ START_TEST(test_worker_restart)
 
 	pid_t now_w[2];
 	long long back =
-	    wait_two_new(master, &victim, 1, now_w, seen, &nseen, MAX_KIDS, killed + 3000);
+	    wait_two_new(master, &victim, 1, now_w, seen, &nseen, MAX_KIDS, killed + h_ms(3000));
 	char st = proc_state(victim, NULL);
 	ck_assert_msg(back >= 0,
 	              "3 s after SIGKILL to worker %d: not back to 2 workers other than it "
@@ -500,7 +500,7 @@ START_TEST(test_worker_restart)
 	long long k1 = now_ms();
 	ck_assert(kill(r1, SIGKILL) == 0);
 	pid_t avoid[3] = {victim, r1};
-	back = wait_two_new(master, avoid, 2, now_w, seen, &nseen, MAX_KIDS, k1 + 3000);
+	back = wait_two_new(master, avoid, 2, now_w, seen, &nseen, MAX_KIDS, k1 + h_ms(3000));
 	ck_assert_msg(back >= 0, "no replacement within 3 s of killing %d", (int)r1);
 	ck_assert_msg(back - k1 >= 450, "replacement for %d after %lld ms, expected a 500 ms delay",
 	              (int)r1, back - k1);
@@ -511,17 +511,17 @@ START_TEST(test_worker_restart)
 	long long k2 = now_ms();
 	ck_assert(kill(r2, SIGKILL) == 0);
 	avoid[2] = r2;
-	back = wait_two_new(master, avoid, 3, now_w, seen, &nseen, MAX_KIDS, k2 + 3000);
+	back = wait_two_new(master, avoid, 3, now_w, seen, &nseen, MAX_KIDS, k2 + h_ms(3000));
 	ck_assert_msg(back >= 0, "no replacement within 3 s of killing %d", (int)r2);
 	ck_assert_msg(back - k2 >= 950,
 	              "replacement for %d after %lld ms, expected a 1000 ms delay", (int)r2,
 	              back - k2);
 	expect_restart_line(fx.log, r2, 1000);
-	ck_assert_msg(back - killed <= 5000, "back to 2 workers only %lld ms after the first kill",
-	              back - killed);
+	ck_assert_msg(back - killed <= h_ms(5000),
+	              "back to 2 workers only %lld ms after the first kill", back - killed);
 
 	/* No fork storm: one fork per death, nothing more while we watch. */
-	long long quiet_end = now_ms() + 300;
+	long long quiet_end = now_ms() + h_ms(300);
 	pid_t last[2];
 	while (now_ms() < quiet_end) {
 		(void)wait_two_new(master, avoid, 0, last, seen, &nseen, MAX_KIDS, 0);
@@ -567,7 +567,7 @@ START_TEST(test_sigterm_master)
 		ck_assert(kill(w[0], SIGKILL) == 0);
 		pid_t now_w[2];
 		ck_assert_msg(wait_two_new(s.pid, &w[0], 1, now_w, seen, &nseen, MAX_KIDS,
-		                           now_ms() + 3000) >= 0,
+		                           now_ms() + h_ms(3000)) >= 0,
 		              "worker %d not replaced within 3 s", (int)w[0]);
 		get_index(s.port, "/index.html");
 		w[0] = now_w[0];
@@ -578,8 +578,8 @@ START_TEST(test_sigterm_master)
 	if (_i == 1) {
 		H_ASSERT_CLOSED(&c);
 		long long took = now_ms() - t0;
-		ck_assert_msg(took < 3000, "the idle connection was closed %lld ms after SIGTERM",
-		              took);
+		ck_assert_msg(took < h_ms(3000),
+		              "the idle connection was closed %lld ms after SIGTERM", took);
 		h_conn_close(&c);
 	}
 	int status;
@@ -630,7 +630,7 @@ START_TEST(test_sigkill_master)
 	h_server_stop(&s, 0);
 	/* PR_SET_PDEATHSIG tells them. Orphans go to the nearest subreaper:
 	 * if that is us, reap them here. */
-	long long end = now_ms() + 3000;
+	long long end = now_ms() + h_ms(3000);
 	int gone = 0;
 	while (!gone && now_ms() < end) {
 		gone = 1;
@@ -673,7 +673,7 @@ START_TEST(test_sighup_reopen)
 	ck_assert(kill(master, SIGHUP) == 0);
 
 	/* Each worker holds the new file and none the old one. */
-	long long end = now_ms() + 3000;
+	long long end = now_ms() + h_ms(3000);
 	int ok = 0;
 	while (!ok && now_ms() < end) {
 		ok = 1;
@@ -699,7 +699,7 @@ START_TEST(test_sighup_reopen)
 		              (int)w[i]);
 
 	/* Lines are flushed once per loop turn: wait for all 50. */
-	end = now_ms() + 3000;
+	end = now_ms() + h_ms(3000);
 	char *now = NULL;
 	for (;;) {
 		free(now);
@@ -759,18 +759,18 @@ START_TEST(test_pidfile_master)
 	int nseen = 2;
 	pid_t now_w[2];
 	ck_assert(kill(w[0], SIGKILL) == 0);
-	ck_assert_msg(
-	    wait_two_new(s.pid, &w[0], 1, now_w, seen, &nseen, MAX_KIDS, now_ms() + 3000) >= 0,
-	    "worker %d not replaced within 3 s", (int)w[0]);
+	ck_assert_msg(wait_two_new(s.pid, &w[0], 1, now_w, seen, &nseen, MAX_KIDS,
+	                           now_ms() + h_ms(3000)) >= 0,
+	              "worker %d not replaced within 3 s", (int)w[0]);
 	get_index(s.port, "/index.html"); /* the replacement got through its start */
 	expect_pidfile(pidfile, s.pid);
 
 	/* A worker that stops cleanly (its own exit path) leaves it too. */
 	ck_assert(kill(w[1], SIGTERM) == 0);
 	pid_t avoid[2] = {w[0], w[1]};
-	ck_assert_msg(
-	    wait_two_new(s.pid, avoid, 2, now_w, seen, &nseen, MAX_KIDS, now_ms() + 3000) >= 0,
-	    "worker %d not replaced within 3 s of its SIGTERM", (int)w[1]);
+	ck_assert_msg(wait_two_new(s.pid, avoid, 2, now_w, seen, &nseen, MAX_KIDS,
+	                           now_ms() + h_ms(3000)) >= 0,
+	              "worker %d not replaced within 3 s of its SIGTERM", (int)w[1]);
 	get_index(s.port, "/index.html");
 	expect_pidfile(pidfile, s.pid);
 
@@ -827,7 +827,7 @@ run_with_nofile(const char *const *args, unsigned nofile, char *out, size_t outc
 	close(pe[1]);
 	size_t no = 0, ne = 0;
 	int status = -1;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = now_ms() + h_ms(timeout_ms);
 	struct pollfd pf[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
 	while (now_ms() < deadline && (pf[0].fd >= 0 || pf[1].fd >= 0)) {
 		if (poll(pf, 2, 50) <= 0)
@@ -1039,8 +1039,9 @@ pl_drive(struct pl_conn *pc, int out, char *logbuf, size_t log_cap, size_t *log_
          int *max_queued)
 {
 	int started = 0, done = 0, want = PL_CONNS * PL_REQS, lines = 0;
-	long long end = now_ms() + 20000, progress = now_ms();
-	while ((done < PL_CONNS || lines < want) && now_ms() < end && now_ms() - progress < 2000) {
+	long long end = now_ms() + h_ms(20000), progress = now_ms();
+	while ((done < PL_CONNS || lines < want) && now_ms() < end &&
+	       now_ms() - progress < h_ms(2000)) {
 		/* At most PL_BEHIND requests not yet in the log we read: more than
 		 * the pipe holds, so it fills, but less than the pipe and one
 		 * worker's buffer, so no line may be dropped. */
@@ -1197,7 +1198,7 @@ get_404(int port, int i, int timeout_ms)
 	ck_assert(h_send_all(fd, req, strlen(req)) == 0);
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char buf[32] = "";
-	ssize_t n = poll(&p, 1, timeout_ms) == 1 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
+	ssize_t n = poll(&p, 1, h_ms(timeout_ms)) == 1 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
 	h_close(fd);
 	return n >= 13 && memcmp(buf, "HTTP/1.1 404 ", 13) == 0;
 }
@@ -1207,7 +1208,7 @@ static int
 read_log_lines(int out, int want, int timeout_ms)
 {
 	ck_assert(fcntl(out, F_SETFL, O_NONBLOCK) == 0);
-	long long end = now_ms() + timeout_ms;
+	long long end = now_ms() + h_ms(timeout_ms);
 	int lines = 0;
 	while (lines < want && now_ms() < end) {
 		char buf[4096];
@@ -1242,7 +1243,7 @@ START_TEST(test_log_flushed_after_stall)
 	 * Wait for that (the queued bytes hold still for 50 ms) rather than
 	 * for a fixed time; all N lines are more than the pipe can hold. */
 	int queued = -1, still = 0;
-	for (long long end = now_ms() + 5000; still < 5 && now_ms() < end; sleep_ms(10)) {
+	for (long long end = now_ms() + h_ms(5000); still < 5 && now_ms() < end; sleep_ms(10)) {
 		int q = 0;
 		ck_assert(ioctl(s.out_fd, FIONREAD, &q) == 0);
 		still = q > 0 && q == queued ? still + 1 : 0;
@@ -1315,9 +1316,9 @@ START_TEST(test_worker_exit_keeps_log_nonblocking)
 	seen[1] = w[1];
 	int nseen = 2;
 	ck_assert(kill(w[0], SIGTERM) == 0);
-	ck_assert_msg(
-	    wait_two_new(s.pid, &w[0], 1, now_w, seen, &nseen, MAX_KIDS, now_ms() + 3000) >= 0,
-	    "worker %d not replaced within 3 s of its SIGTERM", (int)w[0]);
+	ck_assert_msg(wait_two_new(s.pid, &w[0], 1, now_w, seen, &nseen, MAX_KIDS,
+	                           now_ms() + h_ms(3000)) >= 0,
+	              "worker %d not replaced within 3 s of its SIGTERM", (int)w[0]);
 	get_index(s.port, "/index.html"); /* the replacement is up */
 	char desc[1024] = "";
 	int blocking = blocking_log_fds(now_w[0], desc, sizeof desc) +
