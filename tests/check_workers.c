@@ -926,7 +926,7 @@ START_TEST(test_port_in_use)
 	int c = h_connect(port, 0);
 	ck_assert_msg(c >= 0, "connect to our own port %d: %s", port, strerror(errno));
 	struct pollfd p = {.fd = l, .events = POLLIN};
-	ck_assert_msg(poll(&p, 1, 2000) == 1, "our listener got no connection");
+	ck_assert_msg(poll(&p, 1, h_ms(2000)) == 1, "our listener got no connection");
 	int a2 = accept(l, NULL, NULL);
 	ck_assert(a2 >= 0);
 	close(a2);
