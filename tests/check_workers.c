@@ -106,6 +106,34 @@ proc_state(pid_t pid, pid_t *ppid)
 	return state;
 }
 
+/* How long ago pid started (field 22 of /proc/PID/stat, in clock ticks
+ * since boot), in ms, or -1. */
+static long long
+proc_age_ms(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	/* Fields 3 to 21 come before the start time. */
+	for (int field = 3; p && field <= 22; field++)
+		p = strchr(p + 1, ' ');
+	unsigned long long ticks;
+	if (!p || sscanf(p, " %llu", &ticks) != 1)
+		return -1;
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	long long boot_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return boot_ms - (long long)(ticks * 1000 / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
 /* Reaped by its parent: no /proc entry (not even a zombie's). */
 static int
 reaped(pid_t pid)
@@ -496,11 +524,36 @@ START_TEST(test_worker_restart)
 	              (int)master);
 	expect_restart_line(fx.log, victim, 0);
 
+	/* On a loaded machine the 100 requests above can take long enough
+	 * that r1 is no longer young. Such a worker is restarted at once, as
+	 * the victim was (checked again), and its replacement is taken, until
+	 * one is young enough (under 500 ms: the master has 500 ms more to
+	 * notice the death) that its death surely counts as quick. */
+	pid_t avoid[8] = {victim};
+	int navoid = 1, extra = 0;
+	long long detour = now_ms();
+	for (long long r1_age; (r1_age = proc_age_ms(r1)) >= 500; extra++) {
+		ck_assert_msg(extra < 3, "worker %d is %lld ms old after 3 replacements", (int)r1,
+		              r1_age);
+		if (r1_age < 1200)
+			sleep_ms((long)(1200 - r1_age)); /* well past the 1 s, as above */
+		long long kx = now_ms();
+		ck_assert(kill(r1, SIGKILL) == 0);
+		avoid[navoid++] = r1;
+		back = wait_two_new(master, avoid, navoid, now_w, seen, &nseen, MAX_KIDS,
+		                    kx + h_ms(3000));
+		ck_assert_msg(back >= 0, "no replacement within 3 s of killing %d", (int)r1);
+		expect_restart_line(fx.log, r1, 0);
+		r1 = now_w[0] == other ? now_w[1] : now_w[0];
+	}
+	ck_assert_msg(proc_age_ms(r1) >= 0, "worker %d: no start time in /proc", (int)r1);
+	detour = now_ms() - detour;
+
 	/* It dies young: 0.5 s before the next one. */
 	long long k1 = now_ms();
 	ck_assert(kill(r1, SIGKILL) == 0);
-	pid_t avoid[3] = {victim, r1};
-	back = wait_two_new(master, avoid, 2, now_w, seen, &nseen, MAX_KIDS, k1 + h_ms(3000));
+	avoid[navoid++] = r1;
+	back = wait_two_new(master, avoid, navoid, now_w, seen, &nseen, MAX_KIDS, k1 + h_ms(3000));
 	ck_assert_msg(back >= 0, "no replacement within 3 s of killing %d", (int)r1);
 	ck_assert_msg(back - k1 >= 450, "replacement for %d after %lld ms, expected a 500 ms delay",
 	              (int)r1, back - k1);
@@ -510,15 +563,17 @@ START_TEST(test_worker_restart)
 	/* And again: 1 s. */
 	long long k2 = now_ms();
 	ck_assert(kill(r2, SIGKILL) == 0);
-	avoid[2] = r2;
-	back = wait_two_new(master, avoid, 3, now_w, seen, &nseen, MAX_KIDS, k2 + h_ms(3000));
+	avoid[navoid++] = r2;
+	back = wait_two_new(master, avoid, navoid, now_w, seen, &nseen, MAX_KIDS, k2 + h_ms(3000));
 	ck_assert_msg(back >= 0, "no replacement within 3 s of killing %d", (int)r2);
 	ck_assert_msg(back - k2 >= 950,
 	              "replacement for %d after %lld ms, expected a 1000 ms delay", (int)r2,
 	              back - k2);
 	expect_restart_line(fx.log, r2, 1000);
-	ck_assert_msg(back - killed <= h_ms(5000),
-	              "back to 2 workers only %lld ms after the first kill", back - killed);
+	ck_assert_msg(back - killed - detour <= h_ms(5000),
+	              "back to 2 workers only %lld ms after the first kill (%lld ms of them "
+	              "replacing workers no longer young)",
+	              back - killed, detour);
 
 	/* No fork storm: one fork per death, nothing more while we watch. */
 	long long quiet_end = now_ms() + h_ms(300);
@@ -527,7 +582,8 @@ START_TEST(test_worker_restart)
 		(void)wait_two_new(master, avoid, 0, last, seen, &nseen, MAX_KIDS, 0);
 		sleep_ms(10);
 	}
-	ck_assert_msg(nseen == 5, "%d distinct worker pids seen for 3 kills, expected 5", nseen);
+	ck_assert_msg(nseen == 5 + extra, "%d distinct worker pids seen for %d kills, expected %d",
+	              nseen, 3 + extra, 5 + extra);
 	ck_assert_msg(h_alive(master), "the master died");
 	expect_two_workers(master, last);
 	ck_assert_msg(has_pid(last, 2, other), "worker %d is gone", (int)other);
