@@ -1547,7 +1547,7 @@ d_tcase(Suite *s, const char *name)
 {
 	TCase *tc = tcase_create(name);
 	tcase_add_unchecked_fixture(tc, NULL, d_cleanup);
-	tcase_set_timeout(tc, h_ms(30000) / 1000.0);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 	return tc;
 }

@@ -655,7 +655,7 @@ START_TEST(test_shed_warning_rate_limited)
 	h_conn_send(&holder, "GET /f.txt HTTP/1.1\r\n"); /* the head goes on later */
 	/* It holds the one slot once the server has read its bytes: wait
 	 * until a second client is refused. */
-	uint64_t t0 = now_ms(), deadline = t0 + 10000;
+	uint64_t t0 = now_ms(), deadline = t0 + h_ms(10000);
 	int shed = 0;
 	for (int i = 0; i < SHED_CLIENTS || (shed == 0 && now_ms() < deadline); i++) {
 		struct h_resp r;
@@ -675,7 +675,7 @@ START_TEST(test_shed_warning_rate_limited)
 	int lines = 0;
 	long counted = 0;
 	char *log = NULL;
-	deadline = now_ms() + 10000;
+	deadline = now_ms() + h_ms(10000);
 	while (now_ms() < deadline) {
 		free(log);
 		log = h_read_file(f.log, NULL);
@@ -739,7 +739,7 @@ START_TEST(test_shed_warning_rate_limited_emfile)
 	int lines = 0;
 	long counted = 0;
 	char *log = NULL;
-	uint64_t deadline = now_ms() + 10000;
+	uint64_t deadline = now_ms() + h_ms(10000);
 	while (now_ms() < deadline) {
 		free(log);
 		log = h_read_file(f.log, NULL);

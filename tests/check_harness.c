@@ -289,6 +289,14 @@ h_ms(int ms)
 }
 
 void
+h_scale_check_timeouts(void)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%g", h_time_scale());
+	(void)setenv("CK_TIMEOUT_MULTIPLIER", v, 0);
+}
+
+void
 h_sleep_ms(unsigned ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -320,9 +328,9 @@ h_bin(void)
 
 /* What spawn() sets up besides stdout and stderr. */
 struct spawn_opts {
-	const char *const *env; /* "NAME=value" */
-	unsigned long nofile;   /* > 0: RLIMIT_NOFILE */
-	int listen_fd;          /* > 0: becomes fd 3, with LISTEN_FDS/LISTEN_PID */
+	const char *const *env;  /* "NAME=value" */
+	unsigned long nofile;    /* > 0: RLIMIT_NOFILE */
+	int listen_fd;           /* > 0: becomes fd 3, with LISTEN_FDS/LISTEN_PID */
 	const struct passwd *pw; /* become this user before exec, or NULL */
 };
 

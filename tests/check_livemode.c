@@ -35,7 +35,7 @@
 #define EVENTS "/__simple-http-server/events"
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* The promise: an event within 1 s of a write. */
+/* The promise: an event within 1 s of a write (scaled with h_ms). */
 #define EVENT_WITHIN_MS 1000
 /* How long the tests wait to be sure no (further) event comes. */
 #define QUIET_MS 500
@@ -553,7 +553,7 @@ sse_open(struct sse *s, int port)
 			s->buf[s->len++] = (char)c.buf[i];
 	char raw[1024];
 	const char *why = "timeout";
-	rc = sse_block(s, now_ms() + 3000, raw, sizeof raw, &why);
+	rc = sse_block(s, now_ms() + h_ms(3000), raw, sizeof raw, &why);
 	ck_assert_msg(rc == 1, "event stream: no first block within 3 s (%s); got '%.*s'", why,
 	              (int)s->len, s->buf);
 	ck_assert_msg(strncmp(raw, "retry: ", 7) == 0 && raw[7] >= '0' && raw[7] <= '9',
@@ -584,14 +584,15 @@ static uint64_t
 expect_event(struct sse *s, uint64_t t0, const char *want, struct sse_msg *m, const char *what)
 {
 	const char *why = "timeout";
-	int rc = sse_next(s, t0 + 3000, m, &why);
+	int rc = sse_next(s, t0 + h_ms(3000), m, &why);
 	uint64_t took = now_ms() - t0;
 	ck_assert_msg(rc == 1, "%s: no event within 3 s (%s)", what, why);
 	ck_assert_msg(strcmp(m->event, want) == 0,
 	              "%s: expected 'event: %s', got '%s' (block '%s')", what, want, m->event,
 	              m->raw);
-	ck_assert_msg(took < EVENT_WITHIN_MS, "%s: 'event: %s' came after %llu ms (limit %d ms)",
-	              what, want, (unsigned long long)took, EVENT_WITHIN_MS);
+	ck_assert_msg(took < (uint64_t)h_ms(EVENT_WITHIN_MS),
+	              "%s: 'event: %s' came after %llu ms (limit %d ms)", what, want,
+	              (unsigned long long)took, h_ms(EVENT_WITHIN_MS));
 	return took;
 }
 
@@ -615,7 +616,7 @@ expect_event_for(struct sse *s, uint64_t t0, const char *want, const char *prefi
 {
 	for (;;) {
 		const char *why = "timeout";
-		int rc = sse_next(s, t0 + 3000, m, &why);
+		int rc = sse_next(s, t0 + h_ms(3000), m, &why);
 		ck_assert_msg(rc == 1, "%s: no event for %s within 3 s (%s)", what, prefix, why);
 		if (strncmp(m->data, prefix, strlen(prefix)) != 0)
 			continue;
@@ -623,9 +624,9 @@ expect_event_for(struct sse *s, uint64_t t0, const char *want, const char *prefi
 		ck_assert_msg(strcmp(m->event, want) == 0,
 		              "%s: expected 'event: %s', got '%s' (block '%s')", what, want,
 		              m->event, m->raw);
-		ck_assert_msg(took < EVENT_WITHIN_MS,
+		ck_assert_msg(took < (uint64_t)h_ms(EVENT_WITHIN_MS),
 		              "%s: 'event: %s' came after %llu ms (limit %d ms)", what, want,
-		              (unsigned long long)took, EVENT_WITHIN_MS);
+		              (unsigned long long)took, h_ms(EVENT_WITHIN_MS));
 		return;
 	}
 }
@@ -1144,7 +1145,7 @@ access_line(const char *needle, int timeout_ms)
 {
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s.access", fx.log);
-	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+	uint64_t deadline = now_ms() + (uint64_t)h_ms(timeout_ms);
 	for (;;) {
 		char *log = h_read_file(path, NULL);
 		const char *hit = log ? strstr(log, needle) : NULL;
@@ -1611,7 +1612,7 @@ START_TEST(test_page_budget)
 	for (int i = 0; i < BUDGET_PAGES; i++)
 		h_conn_close(&c[i]);
 	/* The server lets go of the pages as it sees the clients leave. */
-	uint64_t deadline = now_ms() + 10000;
+	uint64_t deadline = now_ms() + h_ms(10000);
 	for (;;) {
 		struct h_resp r;
 		fetch(fx.srv.port, "HEAD", "/p5.html", NULL, &r);
@@ -1654,7 +1655,7 @@ START_TEST(test_stream_cap)
 	h_resp_free(&r);
 	/* A stream that ends frees its place (once the server sees it go). */
 	sse_close(&s[0]);
-	uint64_t deadline = now_ms() + 10000;
+	uint64_t deadline = now_ms() + h_ms(10000);
 	for (;;) {
 		struct h_conn c;
 		h_conn_open(&c, srv.port);
@@ -1715,13 +1716,14 @@ START_TEST(test_stop_with_streams)
 	h_server_stop(&srv, 0);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "after SIGTERM: wait status %#x", status);
-	ck_assert_msg(took < 1000, "exit took %llu ms after SIGTERM with %d streams open",
+	ck_assert_msg(took < (uint64_t)h_ms(1000),
+	              "exit took %llu ms after SIGTERM with %d streams open",
 	              (unsigned long long)took, N);
 	for (int i = 0; i < N; i++) {
 		struct sse_msg m;
 		const char *why = "timeout";
 		int got;
-		while ((got = sse_next(&s[i], now_ms() + 1000, &m, &why)) == 1)
+		while ((got = sse_next(&s[i], now_ms() + h_ms(1000), &m, &why)) == 1)
 			;
 		ck_assert_msg(got == -1 && strcmp(why, "EOF") == 0,
 		              "stream %d after the exit: expected EOF, got %s", i,

@@ -160,7 +160,7 @@ START_TEST(test_log_stall)
 	char tail[2048];
 	h_tail_file(elog, tail, sizeof tail);
 	ck_assert_msg(strstr(tail, "access log: ") != NULL, "error log: %s", tail);
-	ck_assert_msg(ms < 60000, "%d requests took %lld ms with the log reader stopped",
+	ck_assert_msg(ms < h_ms(60000), "%d requests took %lld ms with the log reader stopped",
 	              STALL_REQUESTS, ms);
 	ck_assert_int_eq(get_status(s.port, "/x.txt"), 200);
 	stop_clean(&s); /* the exit does not hang on the full log either */
@@ -398,7 +398,7 @@ START_TEST(test_daemon_chroot_detaches)
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0,
 	              "--daemon exit: %s, stderr '%s'",
 	              h_describe_status(r.status, buf, sizeof buf), r.err);
-	ck_assert_msg(ms < 5000, "--daemon --chroot took %lld ms to return", ms);
+	ck_assert_msg(ms < h_ms(5000), "--daemon --chroot took %lld ms to return", ms);
 	ck_assert_int_eq(served, 200);
 	ck_assert_msg(strcmp(link, "/dev/null") == 0, "daemon stdout: '%s'", link);
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "daemon stop: %s",

@@ -2,11 +2,13 @@
  * any failure. */
 #include <stdlib.h>
 
+#include "harness.h"
 #include "suites.h"
 
 int
 main(void)
 {
+	h_scale_check_timeouts();
 	SRunner *sr = srunner_create(http_suite());
 	srunner_add_suite(sr, path_suite());
 	srunner_add_suite(sr, mime_suite());

@@ -1701,7 +1701,7 @@ robust_tcase(const char *name, void (*setup)(void), int timeout)
 {
 	TCase *tc = tcase_create(name);
 	tcase_add_unchecked_fixture(tc, setup, fixture_stop);
-	tcase_set_timeout(tc, h_ms(timeout * 1000) / 1000.0);
+	tcase_set_timeout(tc, timeout);
 	return tc;
 }
 
@@ -1746,7 +1746,7 @@ robust_suite(void)
 
 	tc = tcase_create("graceful_stop");
 	tcase_add_unchecked_fixture(tc, setup_root_only, fixture_stop);
-	tcase_set_timeout(tc, h_ms(30000) / 1000.0);
+	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_sigterm_mid_download);
 	suite_add_tcase(s, tc);
 	return s;

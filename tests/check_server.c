@@ -1225,15 +1225,16 @@ START_TEST(test_big_client_abort)
 }
 END_TEST
 
-/* Whether a new connection gets served within 300 ms (it must not, once the
- * server is shutting down). */
+/* Whether a new connection gets served within 300 ms, scaled (it must not,
+ * once the server is shutting down). */
 static int
 new_connection_served(int port)
 {
 	int fd = h_connect(port, 0);
 	if (fd < 0)
 		return 0;
-	struct timeval tv = {0, 300000};
+	int ms = h_ms(300);
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	static const char req[] = "GET /file.txt HTTP/1.1\r\nHost: test\r\n\r\n";
 	(void)h_send_all(fd, req, sizeof req - 1);
@@ -1268,7 +1269,7 @@ START_TEST(test_sigterm_during_download)
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int probe;
-	while ((probe = h_connect(s.port, 0)) >= 0 && elapsed_s(&t0) < 10) {
+	while ((probe = h_connect(s.port, 0)) >= 0 && elapsed_s(&t0) < h_ms(10000) / 1000.0) {
 		h_close(probe);
 		usleep(2000);
 	}

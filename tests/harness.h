@@ -7,7 +7,8 @@
  * Time: every timeout_ms argument of a harness function is nominal: the
  * harness multiplies it by h_time_scale() (SHS_TEST_TIME_SCALE, default 1;
  * `make asan` sets 3), so a loaded or sanitized run gets more time without
- * editing the tests. Arguments named deadline are absolute h_now_ms() times
+ * editing the tests; Check's per-test timeouts get the same multiplier
+ * (h_scale_check_timeouts). Arguments named deadline are absolute h_now_ms() times
  * and are not scaled again: build them with h_now_ms() + h_ms(x). Suites
  * scale their own limits with h_ms() too. Never a fixed sleep before an
  * assertion: poll for something observable (h_poll, h_wait_file_*,
@@ -38,6 +39,10 @@ uint64_t h_now_ms(void);
 double h_time_scale(void);
 /* ms * h_time_scale(), rounded up: every deadline and time limit. */
 int h_ms(int ms);
+/* Sets CK_TIMEOUT_MULTIPLIER to h_time_scale() unless it is set already, so
+ * Check's per-test timeouts (its 4 s default and every tcase_set_timeout)
+ * scale too. The runner calls it before creating any suite. */
+void h_scale_check_timeouts(void);
 /* Sleeps ms, unscaled. Only for pacing a scenario (a slow reader, a
  * trickling writer, a poll interval), never to wait for a result. */
 void h_sleep_ms(unsigned ms);
