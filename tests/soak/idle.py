@@ -57,6 +57,8 @@ def parse_args():
     ap.add_argument("--workers", type=int, help="--workers K for the server we start")
     ap.add_argument("--max-connections", type=int,
                     help="--max-connections for the server we start (N + 100)")
+    ap.add_argument("--answer-timeout", type=float, default=30.0,
+                    help="seconds each batch of first requests may take (30)")
     ap.add_argument("--deadline", type=float, default=60.0,
                     help="seconds each second request may take (60)")
     ap.add_argument("--timeout", type=float, default=900.0,
@@ -190,7 +192,7 @@ def client(a, first, count, port, rd, wr):
             try:
                 s.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
                 s.bind((src, 0))
-                s.settimeout(30)
+                s.settimeout(a.answer_timeout)
                 s.connect((a.host, port))
                 s.sendall(req)
             except OSError as e:
@@ -200,7 +202,7 @@ def client(a, first, count, port, rd, wr):
             batch.append(s)
         # Read the batch's answers (also after a failed connect, so that
         # the count of connections held is exact).
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + a.answer_timeout
         for k, s in enumerate(batch):
             try:
                 e = read_response(s, deadline)
