@@ -12,7 +12,9 @@
 #   BENCH_SECONDS  length of each timed (wrk) run, default 5
 #   BENCH_ROUNDS   rounds per scenario, default 3
 #   BENCH_ONLY     run only these parts (space-separated): scenario names
-#                  (wrk-c50-13B ab-c50-13B ...), siege, strace; default all
+#                  (wrk-c50-13B ab-c50-13B ...), workers, siege, strace,
+#                  idle; default all
+#   BENCH_IDLE_N   connection counts of the idle part, default "10000 19000"
 #   SHS_BIN        our binary, default ./simple-http-server
 #
 # Writes tests/bench/out/results.md (and raw.tsv, logs/). Servers are stopped
@@ -49,22 +51,26 @@ calc() { awk "BEGIN { printf \"%s\", ($*) }"; }
 declare -A PID=() PORT=() WHY=()
 STRACE_PID=
 POLICY_CREATED=
+# stop NAME: SIGTERM to the server we started as NAME, SIGKILL after 5 s.
+stop() {
+	local pid=${PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	unset "PID[$1]"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
 cleanup() {
-	local name pid
+	local name
 	if [ -n "$STRACE_PID" ] && kill -0 "$STRACE_PID" 2>/dev/null; then
 		kill -INT "$STRACE_PID" 2>/dev/null || true
 		wait "$STRACE_PID" 2>/dev/null || true
 	fi
-	for name in "${!PID[@]}"; do
-		pid=${PID[$name]}
-		kill -TERM "$pid" 2>/dev/null || continue
-		for _ in $(seq 50); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
+	for name in "${!PID[@]}"; do stop "$name"; done
 	[ -z "$POLICY_CREATED" ] || rm -f /usr/sbin/policy-rc.d
 }
 trap cleanup EXIT
@@ -119,7 +125,7 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 
 # ---- 2. floor server, document root, configs ----
-rm -rf "$OUT/logs" "$OUT/nginx" "$OUT/raw.tsv"
+rm -rf "$OUT/logs" "$OUT/nginx" "$OUT/idle-nginx" "$OUT/raw.tsv"
 mkdir -p "$OUT/logs" "$OUT/root" "$OUT/nginx"
 cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$OUT/floor" "$BENCH/floor.c"
 
@@ -186,6 +192,84 @@ start() {
 	return 1
 }
 
+# The peers' configurations. CONNS is the connection limit, NOFILE the
+# open-file limit they set themselves, IDLE (seconds; empty: their default)
+# the keep-alive idle timeout. The load scenarios use 4096 connections and
+# the default timeouts; the idle part (section 4b) raises both.
+start_nginx() { # NAME PORT CONNS NOFILE [IDLE]
+	local d=$OUT/$1 ka=
+	[ -z "${5:-}" ] || ka="
+    keepalive_timeout ${5}s;"
+	mkdir -p "$d"
+	cat >"$d/nginx.conf" <<EOF
+# One process: master_process off makes the worker the only process.
+worker_processes 1;
+master_process off;
+daemon off;
+pid $d/nginx.pid;
+error_log $OUT/logs/$1.error.log warn;
+worker_rlimit_nofile $4;
+events { worker_connections $3; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    open_file_cache max=1000;
+    keepalive_requests 100000;$ka
+    client_body_temp_path $d/body;
+    types { text/plain txt; }
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$2;
+        root $OUT/root;
+    }
+}
+EOF
+	start "$1" "$2" nginx -p "$d" -e "$OUT/logs/$1.error.log" -c "$d/nginx.conf"
+}
+
+start_lighttpd() { # NAME PORT CONNS NOFILE [IDLE]
+	local ka=
+	[ -z "${5:-}" ] || ka="
+server.max-keep-alive-idle = $5"
+	# Default config otherwise; max-fds/max-connections give it room for
+	# -c1000 (the same 4096 connections as ours, nginx and h2o), and the
+	# keep-alive request limit matches nginx's keepalive_requests.
+	cat >"$OUT/$1.conf" <<EOF
+server.document-root = "$OUT/root"
+server.bind = "127.0.0.1"
+server.port = $2
+server.errorlog = "$OUT/logs/$1.error.log"
+server.max-fds = $4
+server.max-connections = $3
+server.max-keep-alive-requests = 100000$ka
+mimetype.assign = (".txt" => "text/plain", "" => "application/octet-stream")
+EOF
+	start "$1" "$2" lighttpd -D -f "$OUT/$1.conf"
+}
+
+start_h2o() { # NAME PORT CONNS [IDLE]
+	local ka=
+	[ -z "${4:-}" ] || ka="
+http1-request-timeout: $4"
+	cat >"$OUT/$1.conf" <<EOF
+num-threads: 1
+max-connections: $3$ka
+user: root
+error-log: $OUT/logs/$1.error.log
+pid-file: $OUT/$1.pid
+listen:
+  host: 127.0.0.1
+  port: $2
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $OUT/root
+EOF
+	start "$1" "$2" h2o -c "$OUT/$1.conf"
+}
+
 SERVERS=()
 p=$(pick_port)
 start ours "$p" "$BIN" --top-dir "$OUT/root" --port "$p" --no-access-log -q && SERVERS+=(ours)
@@ -195,75 +279,17 @@ p=$(pick_port)
 start floor "$p" "$OUT/floor" "$p" && SERVERS+=(floor)
 
 if have nginx; then
-	p=$(pick_port)
-	cat >"$OUT/nginx/nginx.conf" <<EOF
-# One process: master_process off makes the worker the only process.
-worker_processes 1;
-master_process off;
-daemon off;
-pid $OUT/nginx/nginx.pid;
-error_log $OUT/logs/nginx.error.log warn;
-worker_rlimit_nofile 16384;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    open_file_cache max=1000;
-    keepalive_requests 100000;
-    client_body_temp_path $OUT/nginx/body;
-    types { text/plain txt; }
-    default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:$p;
-        root $OUT/root;
-    }
-}
-EOF
-	start nginx "$p" nginx -p "$OUT/nginx" -e "$OUT/logs/nginx.error.log" \
-		-c "$OUT/nginx/nginx.conf" && SERVERS+=(nginx)
+	start_nginx nginx "$(pick_port)" 4096 16384 && SERVERS+=(nginx)
 else
 	WHY[nginx]="not installed (nginx-light)"
 fi
-
 if have lighttpd; then
-	p=$(pick_port)
-	# Default config otherwise; max-fds/max-connections give it room for
-	# -c1000 (the same 4096 connections as ours, nginx and h2o), and the
-	# keep-alive request limit matches nginx's keepalive_requests.
-	cat >"$OUT/lighttpd.conf" <<EOF
-server.document-root = "$OUT/root"
-server.bind = "127.0.0.1"
-server.port = $p
-server.errorlog = "$OUT/logs/lighttpd.error.log"
-server.max-fds = 16384
-server.max-connections = 4096
-server.max-keep-alive-requests = 100000
-mimetype.assign = (".txt" => "text/plain", "" => "application/octet-stream")
-EOF
-	start lighttpd "$p" lighttpd -D -f "$OUT/lighttpd.conf" && SERVERS+=(lighttpd)
+	start_lighttpd lighttpd "$(pick_port)" 4096 16384 && SERVERS+=(lighttpd)
 else
 	WHY[lighttpd]="not installed"
 fi
-
 if have h2o; then
-	p=$(pick_port)
-	cat >"$OUT/h2o.conf" <<EOF
-num-threads: 1
-max-connections: 4096
-user: root
-error-log: $OUT/logs/h2o.error.log
-pid-file: $OUT/h2o.pid
-listen:
-  host: 127.0.0.1
-  port: $p
-hosts:
-  default:
-    paths:
-      /:
-        file.dir: $OUT/root
-EOF
-	start h2o "$p" h2o -c "$OUT/h2o.conf" && SERVERS+=(h2o)
+	start_h2o h2o "$(pick_port)" 4096 && SERVERS+=(h2o)
 else
 	WHY[h2o]="not installed"
 fi
@@ -536,6 +562,74 @@ elif have strace; then
 else
 	log "strace not installed: skipping syscalls"
 fi
+
+# ---- 4b. idle keep-alive memory ----
+# For each N of BENCH_IDLE_N and each server: a fresh instance (the
+# configuration above, one worker, but room for 20,000 connections and a
+# 600 s keep-alive idle timeout, so none is closed while the others connect),
+# measured by tests/soak/idle.py --port --pid, then stopped. A fresh one
+# each time: memory a server kept from an earlier run would hide the cost
+# of the next. idle.py prints the RSS per connection, then checks that
+# every connection answers a second request.
+declare -A IDLE=() IDLEWHY=()
+IDLE_NS=${BENCH_IDLE_N:-10000 19000}
+IDLE_SERVERS=()
+if ! wanted idle; then
+	log "idle not selected (BENCH_ONLY)"
+elif ! have python3; then
+	log "python3 missing: skipping idle keep-alive memory"
+else
+	nofile=$(ulimit -n) # the hard limit, raised above
+	for s in ours nginx lighttpd h2o; do
+		if [ "$s" = ours ] || [[ " ${SERVERS[*]} " == *" $s "* ]]; then IDLE_SERVERS+=("$s"); fi
+	done
+	for n in $IDLE_NS; do
+		for s in "${IDLE_SERVERS[@]}"; do
+			name=idle-$s
+			p=$(pick_port)
+			log "idle keep-alive memory, $n connections: $s"
+			rc=0
+			case $s in
+			ours) start "$name" "$p" "$BIN" --top-dir "$OUT/root" --port "$p" --no-access-log -q \
+				--max-connections 20000 --idle-timeout 600 ;;
+			# nginx closes idle keep-alive connections ("worker_connections
+			# are not enough, reusing connections") once fewer than 1/16 of
+			# its connections are free: 21,500 keeps 20,000 clear of that.
+			# More than its open-file limit, which only earns a warning.
+			nginx) start_nginx "$name" "$p" 21500 "$nofile" 600 ;;
+			lighttpd) start_lighttpd "$name" "$p" 20000 "$nofile" 600 ;;
+			h2o) start_h2o "$name" "$p" 20000 600 ;;
+			esac || rc=$?
+			if [ $rc -ne 0 ]; then
+				IDLEWHY[$n|$s]="did not start: ${WHY[$name]:-?}"
+				continue
+			fi
+			lf=$OUT/logs/idle-$s-$n.log
+			timeout -k 5 420 taskset -c "$LOAD_CPU" python3 "$REPO/tests/soak/idle.py" \
+				--port "$p" --pid "${PID[$name]}" --n "$n" --answer-timeout 10 --deadline 30 \
+				--timeout 400 >"$lf" 2>&1 || rc=$?
+			stop "$name"
+			sed 's/^/    /' "$lf"
+			m=$(sed -n 's/^\([0-9]*\) connections: \([0-9]*\) bytes per connection (RSS before \([0-9]*\) KiB, after \([0-9]*\) KiB).*/\1 \2 \3 \4/p' "$lf")
+			a2=$(sed -n 's/^second request: \([0-9]*\)\/[0-9]* answered.*slowest \([0-9]*\) ms.*/\1 \2/p' "$lf")
+			if [ -z "$m" ]; then
+				IDLEWHY[$n|$s]="idle.py failed (rc $rc), see logs/idle-$s-$n.log"
+				continue
+			fi
+			read -r held bpc before after <<<"$m"
+			read -r ans slow <<<"${a2:-- -}"
+			IDLE[$n|$s]="| $s | $n | $bpc | $before → $after | $held | $ans | $slow ms |"
+			if [ $rc -ne 0 ]; then
+				why=$(grep -m1 '^FAIL' "$lf" | sed 's/^FAIL: //' || true)
+				# lighttpd states its own cap in its error log.
+				cap=$(grep -h -m1 "can't have more connections" "$OUT/logs/$name.error.log" 2>/dev/null |
+					sed 's/.*) //' || true)
+				[ "$held" = "$n" ] || why="held $held of $n: $why"
+				IDLEWHY[$n|$s]="${why:-rc $rc}${cap:+ (its error log: $cap)}"
+			fi
+		done
+	done
+fi
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- 5. report ----
@@ -665,6 +759,33 @@ version() {
 		for s in "${SMALL[@]}"; do [ -z "${SYSC[$s]:-}" ] || echo "${SYSC[$s]}"; done
 	else
 		echo "not run (strace missing)"
+	fi
+	if [ ${#IDLE_SERVERS[@]} -gt 0 ]; then
+		echo
+		echo "## Idle keep-alive memory (bytes per connection)"
+		echo
+		echo "N keep-alive connections that each fetched the 13 B file once and stay open:"
+		echo "server RSS (with any child processes) after minus before, divided by the connections held"
+		echo "(tests/soak/idle.py --port --pid). A fresh server for each N, one worker, the configuration"
+		echo "above with room for 20,000 connections and a 600 s keep-alive timeout. Then every connection"
+		echo "sends a second request, all at once: answered = 200 with the right body within 30 s."
+		echo
+		echo "| server | connections | bytes per connection | RSS before → after (KiB) | held | second request answered | slowest |"
+		echo "|---|---:|---:|---:|---:|---:|---:|"
+		for s in "${IDLE_SERVERS[@]}"; do
+			for n in $IDLE_NS; do
+				if [ -n "${IDLE[$n|$s]:-}" ]; then
+					echo "${IDLE[$n|$s]}"
+				else
+					echo "| $s | $n | - | | | | |"
+				fi
+			done
+		done
+		for s in "${IDLE_SERVERS[@]}"; do
+			for n in $IDLE_NS; do
+				[ -z "${IDLEWHY[$n|$s]:-}" ] || echo "- **$s at $n**: ${IDLEWHY[$n|$s]}"
+			done
+		done
 	fi
 	echo
 	echo "Total bench time: $((SECONDS - START)) s. Raw runs: tests/bench/out/raw.tsv; logs: tests/bench/out/logs/."
