@@ -13,6 +13,7 @@
 enum accept_shed_reason {
 	ACCEPT_SHED_TABLE_FULL, /* --max-connections reached */
 	ACCEPT_SHED_NO_FDS,     /* EMFILE/ENFILE */
+	ACCEPT_SHED_NO_BUFFERS, /* every request buffer in flight (--max-buffers) */
 	ACCEPT_SHED_REASONS,
 };
 
@@ -32,6 +33,10 @@ enum accept_result accept_next(int lfd, int *spare_fd, uint64_t now_ms, int *fd,
 
 /* Sheds a client we cannot take: a short 503 and close, never a hang. */
 void accept_shed(int fd, enum accept_shed_reason why, uint64_t now_ms);
+
+/* Counts n requests shed elsewhere (conn.c, without buffers) for the
+ * report. */
+void accept_shed_note(enum accept_shed_reason why, unsigned long n);
 
 /* Writes the count of clients shed since the last line, if a second has
  * passed since it (or there was none yet), or now if force. */

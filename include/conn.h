@@ -26,6 +26,35 @@ enum conn_state {
 	CONN_STATE_COUNT,
 };
 
+/* What a connection borrows from the server's pool (pool.h) while a request
+ * is in flight: the input and output buffers, the response plan, and where
+ * the transfer stands. An idle keep-alive connection holds none (nginx's
+ * idea), so it costs its slot in the table and nothing more. */
+struct conn_io {
+	void *pool_link; /* first: the pool's free-list link while free */
+
+	/* Input: in[in_off..in_len) is unconsumed. */
+	size_t in_off, in_len;
+	uint64_t body_left; /* Content-Length bytes still to discard */
+	struct http_chunked chunk;
+
+	/* The response in flight: the plan a responder made (reply.h), and
+	 * how far it has gone: out[out_off..rp.len), then
+	 * rp.mem[mem_off..rp.mem_len), then rp.fd[rp.off..rp.end). */
+	struct reply rp;
+	size_t out_off, mem_off;
+	uint64_t sent; /* bytes of this response sent so far */
+
+	/* For the access log: where the request line, Referer and User-Agent
+	 * sit in `in`. A head stays in place until its response is done. */
+	uint16_t log_req_off, log_req_len;
+	uint16_t log_ref_off, log_ref_len;
+	uint16_t log_ua_off, log_ua_len;
+
+	char out[SHS_OUT_MAX];
+	char in[SHS_HEAD_MAX];
+};
+
 struct conn {
 	struct loop_handler handler; /* first, see loop.h; set by server.c */
 	enum conn_state state;
@@ -40,6 +69,7 @@ struct conn {
 	unsigned in_ready : 1;     /* on the server's ready list */
 	unsigned in_sse : 1;       /* on the server's event-stream list */
 	unsigned sse_overflow : 1; /* an event did not fit: the client is too slow */
+	unsigned sse_counted : 1;  /* holds one of the event-stream places (site.h) */
 
 	/* Owned by server.c: the timer class (its queue links live in the
 	 * server's dense timer_nodes[]) and the ready/free lists. */
@@ -50,33 +80,14 @@ struct conn {
 	unsigned requests;      /* served on this connection */
 	unsigned turn_requests; /* in the current turn (fairness) */
 	size_t turn_bytes;
+	unsigned lingered;  /* bytes drained after our FIN, or sent by a stream client */
+	struct conn_io *io; /* borrowed while a request is in flight, else NULL */
 
-	/* Input: in[in_off..in_len) is unconsumed. */
-	size_t in_off, in_len;
-	uint64_t body_left; /* Content-Length bytes still to discard */
-	struct http_chunked chunk;
-	size_t lingered;
-
-	/* The response in flight: the plan a responder made (reply.h), and
-	 * how far it has gone: out[out_off..rp.len), then
-	 * rp.mem[mem_off..rp.mem_len), then rp.fd[rp.off..rp.end). */
-	struct reply rp;
-	size_t out_off, mem_off;
-	uint64_t sent; /* bytes of this response sent so far */
-
-	/* For the access log: where the request line, Referer and User-Agent
-	 * sit in `in`. A head stays in place until its response is done. */
-	uint16_t log_req_off, log_req_len;
-	uint16_t log_ref_off, log_ref_len;
-	uint16_t log_ua_off, log_ua_len;
 	union {
 		struct sockaddr sa;
 		struct sockaddr_in in;
 		struct sockaddr_in6 in6;
 	} peer;
-
-	char in[SHS_HEAD_MAX];
-	char out[SHS_OUT_MAX];
 };
 
 /* Makes a freshly accepted socket a connection in CONN_READ_REQUEST; peer

@@ -18,6 +18,21 @@ enum conn_step {
  * error. */
 int conn_fill(struct conn *c);
 
+/* Takes request buffers from the server's pool: 0, or -1 when none is
+ * left (every buffer is in flight). */
+int conn_borrow(struct conn *c);
+/* Gives them back (releasing what the plan holds). */
+void conn_give_back(struct conn *c);
+/* Gives them back if they hold nothing: no unread input, no body to skip,
+ * no response. An idle keep-alive connection holds no buffers. */
+void conn_give_back_if_empty(struct conn *c);
+/* Half-closes and drains what the client still sends (lingering close),
+ * without buffers: CONN_LINGER. */
+enum conn_step conn_linger(struct conn *c);
+/* CONN_LINGER: reads and drops input until EOF, SHS_LINGER_MAX bytes or
+ * the linger timer. */
+enum conn_step conn_linger_drain(struct conn *c);
+
 /* CONN_READ_REQUEST (conn_read.c): discard any leftover body, then read and
  * parse a head and plan its answer (state CONN_SEND_HEAD). */
 enum conn_step conn_read_request(struct conn *c);

@@ -14,6 +14,7 @@
 #include "live.h"
 #include "loop.h"
 #include "response.h"
+#include "pool.h"
 #include "settings.h"
 #include "site.h"
 #include "timer.h"
@@ -50,6 +51,8 @@ struct server {
 	unsigned active;
 	struct timer_queue timers[TIMER_COUNT];
 	struct timer_node *timer_nodes; /* max_conns of them */
+	struct pool pool;       /* request buffers (struct conn_io), borrowed per request */
+	uint64_t pool_next_ms;  /* when pool_trim wants to look again */
 
 	int spare_fd;      /* kept open to shed a client cleanly on EMFILE */
 	int accept_paused; /* accept hit a limit; retry when a slot frees */

@@ -26,6 +26,7 @@ struct server_config {
 	int port;
 	int dotfiles;       /* serve dotfiles and dot-directories */
 	unsigned max_conns; /* simultaneous clients; more get a 503 */
+	unsigned max_buffers; /* request buffers in flight (0: max_conns); more get a 503 */
 	int quiet;
 	int listing;               /* directory listings for directories without index.html */
 	int precompressed;         /* serve x.br / x.zst / x.gz sidecars when accepted */

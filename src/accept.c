@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,25 +21,52 @@ static struct {
 	uint64_t last_ms; /* when the last line was written; 0: never */
 } shed_log;
 
+static unsigned long
+shed_total(void)
+{
+	unsigned long n = 0;
+	for (int i = 0; i < ACCEPT_SHED_REASONS; i++)
+		n += shed_log.count[i];
+	return n;
+}
+
+void
+accept_shed_note(enum accept_shed_reason why, unsigned long n)
+{
+	shed_log.count[why] += n;
+}
+
 void
 accept_shed_report(uint64_t now_ms, int force)
 {
-	unsigned long full = shed_log.count[ACCEPT_SHED_TABLE_FULL];
-	unsigned long nofd = shed_log.count[ACCEPT_SHED_NO_FDS];
-	if (full + nofd == 0 ||
+	static const char *const why[ACCEPT_SHED_REASONS] = {
+	    [ACCEPT_SHED_TABLE_FULL] = "table full",
+	    [ACCEPT_SHED_NO_FDS] = "out of file descriptors",
+	    [ACCEPT_SHED_NO_BUFFERS] = "no request buffers",
+	};
+	unsigned long total = shed_total();
+	if (total == 0 ||
 	    (!force && shed_log.last_ms && now_ms - shed_log.last_ms < SHS_SHED_LOG_MS))
 		return;
-	log_warn("%lu connection(s) shed in the last second (%s%s%s)", full + nofd,
-	         full ? "table full" : "", full && nofd ? ", " : "",
-	         nofd ? "out of file descriptors" : "");
-	shed_log.count[ACCEPT_SHED_TABLE_FULL] = shed_log.count[ACCEPT_SHED_NO_FDS] = 0;
+	char reasons[96] = "";
+	size_t len = 0;
+	for (int i = 0; i < ACCEPT_SHED_REASONS; i++) {
+		if (!shed_log.count[i])
+			continue;
+		int n =
+		    snprintf(reasons + len, sizeof reasons - len, "%s%s", len ? ", " : "", why[i]);
+		if (n > 0 && (size_t)n < sizeof reasons - len)
+			len += (size_t)n;
+		shed_log.count[i] = 0;
+	}
+	log_warn("%lu connection(s) shed in the last second (%s)", total, reasons);
 	shed_log.last_ms = now_ms ? now_ms : 1;
 }
 
 uint64_t
 accept_shed_report_due(void)
 {
-	if (shed_log.count[ACCEPT_SHED_TABLE_FULL] + shed_log.count[ACCEPT_SHED_NO_FDS] == 0)
+	if (shed_total() == 0)
 		return UINT64_MAX;
 	return shed_log.last_ms + SHS_SHED_LOG_MS;
 }

@@ -27,13 +27,12 @@ void
 conn_init(struct conn *c, struct server *srv, int fd, const struct sockaddr *peer,
           socklen_t peer_len)
 {
-	memset(c, 0, offsetof(struct conn, in));
+	memset(c, 0, sizeof *c);
 	if (peer && peer_len <= sizeof c->peer)
 		memcpy(&c->peer, peer, peer_len);
 	c->state = CONN_READ_REQUEST;
 	c->fd = fd;
 	c->srv = srv;
-	c->rp.fd = -1;
 	c->timer = TIMER_NONE;
 	/* The request often arrives before accept returns: try to read at
 	 * once instead of waiting for the first edge. */
@@ -46,21 +45,21 @@ static void
 log_access(struct conn *c)
 {
 	struct accesslog *log = &c->srv->access_log;
-	if (log->fd < 0 || c->rp.status == 0)
+	if (log->fd < 0 || !c->io || c->io->rp.status == 0)
 		return;
 	struct accesslog_entry e = {
 	    .peer = c->peer.sa.sa_family ? &c->peer.sa : NULL,
-	    .request = c->in + c->log_req_off,
-	    .request_len = c->log_req_len,
-	    .status = c->rp.status,
-	    .bytes = c->sent > c->rp.head_len ? c->sent - c->rp.head_len : 0,
-	    .referer = c->in + c->log_ref_off,
-	    .referer_len = c->log_ref_len,
-	    .user_agent = c->in + c->log_ua_off,
-	    .user_agent_len = c->log_ua_len,
+	    .request = c->io->in + c->io->log_req_off,
+	    .request_len = c->io->log_req_len,
+	    .status = c->io->rp.status,
+	    .bytes = c->io->sent > c->io->rp.head_len ? c->io->sent - c->io->rp.head_len : 0,
+	    .referer = c->io->in + c->io->log_ref_off,
+	    .referer_len = c->io->log_ref_len,
+	    .user_agent = c->io->in + c->io->log_ua_off,
+	    .user_agent_len = c->io->log_ua_len,
 	};
 	accesslog_write(log, c->srv->date_sec, &e);
-	c->rp.status = 0;
+	c->io->rp.status = 0;
 }
 
 void
@@ -68,7 +67,7 @@ conn_close(struct conn *c)
 {
 	if (c->state == CONN_SEND_HEAD || c->state == CONN_SEND_FILE || c->state == CONN_EVENTS)
 		log_access(c); /* cut short: the line shows the bytes that went */
-	reply_release(&c->rp);
+	conn_give_back(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
@@ -80,14 +79,16 @@ conn_is_idle(const struct conn *c)
 {
 	if (c->state == CONN_EVENTS)
 		return 1; /* an event stream never ends by itself */
-	return c->state == CONN_READ_REQUEST && c->in_len == c->in_off && c->body_left == 0 &&
-	       !c->chunked;
+	const struct conn_io *io = c->io;
+	return c->state == CONN_READ_REQUEST && !c->chunked &&
+	       (!io || (io->in_len == io->in_off && io->body_left == 0));
 }
 
 void
 conn_stop_keep_alive(struct conn *c)
 {
-	c->rp.keep_alive = 0;
+	if (c->io)
+		c->io->rp.keep_alive = 0;
 }
 
 enum timer_class
@@ -95,9 +96,9 @@ conn_timer_class(const struct conn *c)
 {
 	switch (c->state) {
 	case CONN_READ_REQUEST:
-		if (c->body_left || c->chunked)
+		if ((c->io && c->io->body_left) || c->chunked)
 			return TIMER_TRANSFER;
-		if (c->in_len > c->in_off || c->requests == 0)
+		if ((c->io && c->io->in_len > c->io->in_off) || c->requests == 0)
 			return TIMER_HEADER;
 		return TIMER_IDLE;
 	case CONN_SEND_HEAD:
@@ -121,31 +122,33 @@ send_head(struct conn *c)
 	 * response the data waits for the FIN that close() or shutdown() adds
 	 * a moment later, and the kernel sends both in one segment: one packet
 	 * (and one ACK) less per connection, as nginx gets with TCP_CORK. */
-	int more = (c->rp.fd >= 0 && c->rp.off < c->rp.end) || (!c->rp.keep_alive && !c->rp.sse)
+	int more = (c->io->rp.fd >= 0 && c->io->rp.off < c->io->rp.end) ||
+	                   (!c->io->rp.keep_alive && !c->io->rp.sse)
 	               ? MSG_MORE
 	               : 0;
-	while (c->out_off < c->rp.len || c->mem_off < c->rp.mem_len) {
+	while (c->io->out_off < c->io->rp.len || c->io->mem_off < c->io->rp.mem_len) {
 		if (!c->writable)
 			return CONN_STEP_WAIT;
 		/* Head and cached body in one call: one syscall per hit. */
 		struct iovec iov[2];
 		struct msghdr msg = {.msg_iov = iov};
-		if (c->out_off < c->rp.len)
+		if (c->io->out_off < c->io->rp.len)
+			iov[msg.msg_iovlen++] = (struct iovec){c->io->out + c->io->out_off,
+			                                       c->io->rp.len - c->io->out_off};
+		if (c->io->mem_off < c->io->rp.mem_len)
 			iov[msg.msg_iovlen++] =
-			    (struct iovec){c->out + c->out_off, c->rp.len - c->out_off};
-		if (c->mem_off < c->rp.mem_len)
-			iov[msg.msg_iovlen++] = (struct iovec){(void *)(c->rp.mem + c->mem_off),
-			                                       c->rp.mem_len - c->mem_off};
+			    (struct iovec){(void *)(c->io->rp.mem + c->io->mem_off),
+			                   c->io->rp.mem_len - c->io->mem_off};
 		ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | more);
 		if (n > 0) {
-			size_t k = (size_t)n, head = c->rp.len - c->out_off;
+			size_t k = (size_t)n, head = c->io->rp.len - c->io->out_off;
 			if (k <= head) {
-				c->out_off += k;
+				c->io->out_off += k;
 			} else {
-				c->out_off = c->rp.len;
-				c->mem_off += k - head;
+				c->io->out_off = c->io->rp.len;
+				c->io->mem_off += k - head;
 			}
-			c->sent += (uint64_t)n;
+			c->io->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
 			c->progress = 1;
 		} else if (errno == EAGAIN) {
@@ -154,18 +157,18 @@ send_head(struct conn *c)
 			return CONN_STEP_CLOSE;
 		}
 	}
-	if (c->rp.fd >= 0 && c->rp.off < c->rp.end) {
+	if (c->io->rp.fd >= 0 && c->io->rp.off < c->io->rp.end) {
 		c->state = CONN_SEND_FILE;
 		return CONN_STEP_NEXT;
 	}
-	if (byteranges_next_part(&c->srv->site, &c->rp)) {
-		c->out_off = 0;
+	if (byteranges_next_part(&c->srv->site, &c->io->rp)) {
+		c->io->out_off = 0;
 		c->state = CONN_SEND_HEAD;
 		return CONN_STEP_NEXT;
 	}
-	if (c->rp.sse) {
+	if (c->io->rp.sse) {
 		c->state = CONN_EVENTS;
-		c->out_off = c->rp.len = 0;
+		c->io->out_off = c->io->rp.len = 0;
 		return CONN_STEP_NEXT; /* conn_run() tells the loop it joined */
 	}
 	return finish_response(c);
@@ -176,17 +179,17 @@ conn_push(struct conn *c, const char *msg, size_t len)
 {
 	if (c->state != CONN_EVENTS)
 		return;
-	if (c->out_off > 0) {
-		memmove(c->out, c->out + c->out_off, c->rp.len - c->out_off);
-		c->rp.len -= c->out_off;
-		c->out_off = 0;
+	if (c->io->out_off > 0) {
+		memmove(c->io->out, c->io->out + c->io->out_off, c->io->rp.len - c->io->out_off);
+		c->io->rp.len -= c->io->out_off;
+		c->io->out_off = 0;
 	}
-	if (len > sizeof c->out - c->rp.len) {
+	if (len > sizeof c->io->out - c->io->rp.len) {
 		c->sse_overflow = 1;
 		return;
 	}
-	memcpy(c->out + c->rp.len, msg, len);
-	c->rp.len += len;
+	memcpy(c->io->out + c->io->rp.len, msg, len);
+	c->io->rp.len += len;
 	c->writable = 1; /* try now; EAGAIN puts it back to waiting */
 }
 
@@ -213,11 +216,12 @@ events(struct conn *c)
 	}
 	if (c->sse_overflow)
 		return CONN_STEP_CLOSE;
-	while (c->out_off < c->rp.len && c->writable) {
-		ssize_t n = send(c->fd, c->out + c->out_off, c->rp.len - c->out_off, MSG_NOSIGNAL);
+	while (c->io->out_off < c->io->rp.len && c->writable) {
+		ssize_t n = send(c->fd, c->io->out + c->io->out_off, c->io->rp.len - c->io->out_off,
+		                 MSG_NOSIGNAL);
 		if (n > 0) {
-			c->out_off += (size_t)n;
-			c->sent += (uint64_t)n;
+			c->io->out_off += (size_t)n;
+			c->io->sent += (uint64_t)n;
 		} else if (errno == EAGAIN) {
 			c->writable = 0;
 		} else if (errno != EINTR) {
@@ -231,18 +235,18 @@ static enum conn_step
 send_file(struct conn *c)
 {
 	assert(c->state == CONN_SEND_FILE);
-	while (c->rp.off < c->rp.end) {
+	while (c->io->rp.off < c->io->rp.end) {
 		if (!c->writable)
 			return CONN_STEP_WAIT;
 		if (c->turn_bytes >= SHS_TURN_BYTES)
 			return CONN_STEP_YIELD;
-		off_t left = c->rp.end - c->rp.off;
+		off_t left = c->io->rp.end - c->io->rp.off;
 		/* At most a turn's worth per call: loopback sockets take MBs
 		 * at once, and other clients should not wait behind that. */
 		size_t chunk = left > SHS_TURN_BYTES ? SHS_TURN_BYTES : (size_t)left;
-		ssize_t n = sendfile(c->fd, c->rp.fd, &c->rp.off, chunk);
+		ssize_t n = sendfile(c->fd, c->io->rp.fd, &c->io->rp.off, chunk);
 		if (n > 0) {
-			c->sent += (uint64_t)n;
+			c->io->sent += (uint64_t)n;
 			c->turn_bytes += (size_t)n;
 			c->progress = 1;
 		} else if (n == 0) {
@@ -258,8 +262,8 @@ send_file(struct conn *c)
 			return CONN_STEP_CLOSE;
 		}
 	}
-	if (byteranges_next_part(&c->srv->site, &c->rp)) {
-		c->out_off = 0;
+	if (byteranges_next_part(&c->srv->site, &c->io->rp)) {
+		c->io->out_off = 0;
 		c->state = CONN_SEND_HEAD;
 		return CONN_STEP_NEXT;
 	}
@@ -270,40 +274,24 @@ static enum conn_step
 finish_response(struct conn *c)
 {
 	log_access(c);
-	reply_release(&c->rp);
-	c->out_off = c->rp.len = 0;
-	if (c->rp.keep_alive) {
+	reply_release(&c->io->rp);
+	c->io->rp.status = 0; /* logged or not: no response in flight */
+	c->io->out_off = c->io->rp.len = 0;
+	if (c->io->rp.keep_alive) {
 		c->state = CONN_READ_REQUEST;
-		c->parse_due = c->in_len > c->in_off;
+		c->parse_due = c->io->in_len > c->io->in_off;
+		/* Nothing pipelined behind it: idle until the next request,
+		 * without buffers. */
+		conn_give_back_if_empty(c);
 		return CONN_STEP_NEXT;
 	}
 	/* If the client may still be sending (a body we did not read, a
 	 * pipelined request, an unread socket), closing now would answer its
 	 * bytes with an RST that can destroy our response in its receive
 	 * buffer. Half-close and drain instead (nginx's lingering close). */
-	if (!c->readable && c->in_len == c->in_off && !c->body_left && !c->chunked)
+	if (!c->readable && c->io->in_len == c->io->in_off && !c->io->body_left && !c->chunked)
 		return CONN_STEP_CLOSE;
-	if (shutdown(c->fd, SHUT_WR) != 0)
-		return CONN_STEP_CLOSE;
-	c->state = CONN_LINGER;
-	return CONN_STEP_NEXT;
-}
-
-static enum conn_step
-linger(struct conn *c)
-{
-	assert(c->state == CONN_LINGER);
-	for (;;) {
-		if (!c->readable)
-			return CONN_STEP_WAIT;
-		c->in_off = c->in_len = 0;
-		int got = conn_fill(c);
-		if (got < 0)
-			return CONN_STEP_CLOSE;
-		c->lingered += c->in_len;
-		if (c->lingered > SHS_LINGER_MAX)
-			return CONN_STEP_CLOSE;
-	}
+	return conn_linger(c);
 }
 
 static enum conn_step
@@ -318,7 +306,7 @@ static enum conn_step (*const handlers[CONN_STATE_COUNT])(struct conn *) = {
     [CONN_READ_REQUEST] = conn_read_request,
     [CONN_SEND_HEAD] = send_head,
     [CONN_SEND_FILE] = send_file,
-    [CONN_LINGER] = linger,
+    [CONN_LINGER] = conn_linger_drain,
     [CONN_EVENTS] = events,
     [CONN_DONE] = done,
 };

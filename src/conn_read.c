@@ -1,7 +1,8 @@
 /* conn_read.c - the CONN_READ_REQUEST state of the connection state
- * machine (conn.c): reading and parsing request heads, discarding request
- * bodies, and starting the response a responder plans (serve.c). See
- * conn_step.h. */
+ * machine (conn.c): borrowing request buffers when bytes arrive and giving
+ * them back when a connection goes idle, reading and parsing request heads,
+ * discarding request bodies, starting the response a responder plans
+ * (serve.c); and CONN_LINGER, draining after our FIN. See conn_step.h. */
 #include "conn_step.h"
 
 #include <assert.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pool.h"
 #include "reply.h"
 #include "serve.h"
 
@@ -24,29 +26,90 @@
  * the connection is closed after a lingering drain. */
 #define DISCARD_MAX (64 * 1024)
 
+int
+conn_borrow(struct conn *c)
+{
+	struct conn_io *io = pool_get(&c->srv->pool);
+	if (!io)
+		return -1;
+	memset(io, 0, offsetof(struct conn_io, out));
+	io->rp.fd = -1;
+	c->io = io;
+	return 0;
+}
+
+void
+conn_give_back(struct conn *c)
+{
+	if (!c->io)
+		return;
+	reply_release(&c->io->rp);
+	pool_put(&c->srv->pool, c->io);
+	c->io = NULL;
+}
+
+void
+conn_give_back_if_empty(struct conn *c)
+{
+	struct conn_io *io = c->io;
+	if (io && io->in_off == io->in_len && !io->body_left && !c->chunked && !io->rp.status &&
+	    c->state == CONN_READ_REQUEST)
+		conn_give_back(c);
+}
+
+enum conn_step
+conn_linger(struct conn *c)
+{
+	conn_give_back(c); /* draining needs no buffer of its own */
+	if (shutdown(c->fd, SHUT_WR) != 0)
+		return CONN_STEP_CLOSE;
+	c->state = CONN_LINGER;
+	return CONN_STEP_NEXT;
+}
+
+enum conn_step
+conn_linger_drain(struct conn *c)
+{
+	assert(c->state == CONN_LINGER);
+	while (c->readable) {
+		char scratch[4096];
+		ssize_t n = read(c->fd, scratch, sizeof scratch);
+		if (n == 0)
+			return CONN_STEP_CLOSE;
+		if (n < 0 && errno == EAGAIN)
+			c->readable = 0;
+		else if (n < 0 && errno != EINTR)
+			return CONN_STEP_CLOSE;
+		else if (n > 0 && (c->lingered += (unsigned)n) > SHS_LINGER_MAX)
+			return CONN_STEP_CLOSE;
+	}
+	return CONN_STEP_WAIT;
+}
+
 /* The plan is made: sending starts at its first byte. */
 static void
 begin_send(struct conn *c)
 {
-	c->out_off = 0;
-	c->mem_off = 0;
-	c->sent = 0;
+	c->io->out_off = 0;
+	c->io->mem_off = 0;
+	c->io->sent = 0;
 }
 
 /* Reads once into in[in_len..). 1 = bytes came, 0 = EAGAIN, -1 = EOF or error. */
 int
 conn_fill(struct conn *c)
 {
-	size_t room = sizeof c->in - c->in_len;
-	ssize_t n = read(c->fd, c->in + c->in_len, room);
+	size_t room = sizeof c->io->in - c->io->in_len;
+	ssize_t n = read(c->fd, c->io->in + c->io->in_len, room);
 	if (n > 0) {
 		/* A short read emptied the socket; new data brings a new
 		 * edge, so skip the read that would only say EAGAIN. */
 		if ((size_t)n < room)
 			c->readable = 0;
-		if (memchr(c->in + c->in_len, '\n', (size_t)n) || c->in_len == c->in_off)
+		if (memchr(c->io->in + c->io->in_len, '\n', (size_t)n) ||
+		    c->io->in_len == c->io->in_off)
 			c->parse_due = 1;
-		c->in_len += (size_t)n;
+		c->io->in_len += (size_t)n;
 		return 1;
 	}
 	if (n == 0)
@@ -64,11 +127,11 @@ conn_fill(struct conn *c)
 static void
 compact(struct conn *c)
 {
-	if (c->in_off == 0)
+	if (c->io->in_off == 0)
 		return;
-	memmove(c->in, c->in + c->in_off, c->in_len - c->in_off);
-	c->in_len -= c->in_off;
-	c->in_off = 0;
+	memmove(c->io->in, c->io->in + c->io->in_off, c->io->in_len - c->io->in_off);
+	c->io->in_len -= c->io->in_off;
+	c->io->in_off = 0;
 }
 
 /* Drops request body bytes already buffered. Returns 0 when the body is
@@ -77,30 +140,30 @@ compact(struct conn *c)
 static int
 discard_body(struct conn *c)
 {
-	size_t avail = c->in_len - c->in_off;
+	size_t avail = c->io->in_len - c->io->in_off;
 	if (c->chunked) {
 		size_t used;
 		enum http_chunk_result r =
-		    http_chunked_skip(&c->chunk, c->in + c->in_off, avail, &used);
-		c->in_off += used;
-		if (r == HTTP_CHUNK_BAD || c->chunk.consumed > DISCARD_MAX)
+		    http_chunked_skip(&c->io->chunk, c->io->in + c->io->in_off, avail, &used);
+		c->io->in_off += used;
+		if (r == HTTP_CHUNK_BAD || c->io->chunk.consumed > DISCARD_MAX)
 			return -1;
 		if (r == HTTP_CHUNK_END)
 			c->chunked = 0;
 	} else {
-		size_t n = avail < c->body_left ? avail : (size_t)c->body_left;
-		c->in_off += n;
-		c->body_left -= n;
+		size_t n = avail < c->io->body_left ? avail : (size_t)c->io->body_left;
+		c->io->in_off += n;
+		c->io->body_left -= n;
 	}
-	if (c->in_off == c->in_len)
-		c->in_off = c->in_len = 0;
-	return (c->chunked || c->body_left) ? 1 : 0;
+	if (c->io->in_off == c->io->in_len)
+		c->io->in_off = c->io->in_len = 0;
+	return (c->chunked || c->io->body_left) ? 1 : 0;
 }
 
 static void
 note_slice(struct conn *c, struct http_slice s, uint16_t *off, uint16_t *len)
 {
-	*off = (uint16_t)(s.p ? s.p - c->in : 0);
+	*off = (uint16_t)(s.p ? s.p - c->io->in : 0);
 	*len = (uint16_t)s.len;
 }
 
@@ -111,16 +174,17 @@ note_for_log(struct conn *c, const struct http_request *req)
 	if (c->srv->access_log.fd < 0)
 		return;
 	const char *line = req->method_name.p;
-	const char *eol = memchr(line, '\n', (size_t)(c->in + c->in_len - line));
+	const char *eol = memchr(line, '\n', (size_t)(c->io->in + c->io->in_len - line));
 	size_t n = eol ? (size_t)(eol - line) : 0;
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
-	note_slice(c, (struct http_slice){line, n}, &c->log_req_off, &c->log_req_len);
+	note_slice(c, (struct http_slice){line, n}, &c->io->log_req_off, &c->io->log_req_len);
 	const struct http_header *h = http_field(req, HTTP_FIELD_REFERER);
-	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ref_off,
-	           &c->log_ref_len);
+	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->io->log_ref_off,
+	           &c->io->log_ref_len);
 	h = http_field(req, HTTP_FIELD_USER_AGENT);
-	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->log_ua_off, &c->log_ua_len);
+	note_slice(c, h ? h->value : (struct http_slice){NULL, 0}, &c->io->log_ua_off,
+	           &c->io->log_ua_len);
 }
 
 /* Plans the answer to a complete head and consumes it. */
@@ -141,31 +205,34 @@ start_response(struct conn *c, const struct http_request *req)
 	if (has_body && (req->expect_continue || req->content_length > DISCARD_MAX))
 		keep_alive = 0;
 	c->chunked = req->chunked;
-	memset(&c->chunk, 0, sizeof c->chunk);
-	c->body_left = req->chunked ? 0 : req->content_length;
+	memset(&c->io->chunk, 0, sizeof c->io->chunk);
+	c->io->body_left = req->chunked ? 0 : req->content_length;
 
 	/* The body is discarded after the answer, but a broken chunk that is
 	 * already here gets a 400 before anything is sent, as nginx does. One
 	 * that arrives later can only close the connection. */
-	size_t body = c->in_off + req->head_len;
+	size_t body = c->io->in_off + req->head_len;
 	struct http_chunked probe = {0};
 	size_t used;
-	reply_init(&c->rp, c->out, sizeof c->out, keep_alive, req->version_minor == 0,
+	reply_init(&c->io->rp, c->io->out, sizeof c->io->out, keep_alive, req->version_minor == 0,
 	           req->method == HTTP_METHOD_HEAD);
-	if (req->chunked && body < c->in_len &&
-	    http_chunked_skip(&probe, c->in + body, c->in_len - body, &used) == HTTP_CHUNK_BAD) {
-		c->rp.keep_alive = 0;
+	if (req->chunked && body < c->io->in_len &&
+	    http_chunked_skip(&probe, c->io->in + body, c->io->in_len - body, &used) ==
+	        HTTP_CHUNK_BAD) {
+		c->io->rp.keep_alive = 0;
 		c->chunked = 0;
-		reply_error(&c->srv->site, &c->rp, 400);
+		reply_error(&c->srv->site, &c->io->rp, 400);
 	} else {
-		serve_request(&c->srv->site, req, &c->rp);
+		serve_request(&c->srv->site, req, &c->io->rp);
+		c->sse_counted = c->io->rp.sse; /* the server gives the place back */
 	}
 	begin_send(c);
 	note_for_log(c, req);
-	c->in_off += req->head_len;
+	c->io->in_off += req->head_len;
 	if (log_enabled(LOG_LEVEL_DEBUG))
 		log_debug("fd %d: %.*s %.*s -> %d", c->fd, (int)req->method_name.len,
-		          req->method_name.p, (int)req->target.len, req->target.p, c->rp.status);
+		          req->method_name.p, (int)req->target.len, req->target.p,
+		          c->io->rp.status);
 	c->state = CONN_SEND_HEAD;
 	return CONN_STEP_NEXT;
 }
@@ -177,17 +244,17 @@ start_error(struct conn *c, int status, enum http_method method)
 {
 	c->requests++;
 	/* The log shows the start of what was sent, up to the first line end. */
-	size_t avail = c->in_len - c->in_off;
-	const char *eol = memchr(c->in + c->in_off, '\n', avail);
-	size_t n = eol ? (size_t)(eol - (c->in + c->in_off)) : avail;
-	if (n > 0 && c->in[c->in_off + n - 1] == '\r')
+	size_t avail = c->io->in_len - c->io->in_off;
+	const char *eol = memchr(c->io->in + c->io->in_off, '\n', avail);
+	size_t n = eol ? (size_t)(eol - (c->io->in + c->io->in_off)) : avail;
+	if (n > 0 && c->io->in[c->io->in_off + n - 1] == '\r')
 		n--;
-	c->log_req_off = (uint16_t)c->in_off;
-	c->log_req_len = (uint16_t)(n > 256 ? 256 : n);
-	c->log_ref_len = c->log_ua_len = 0;
-	c->in_off = c->in_len = 0;
-	reply_init(&c->rp, c->out, sizeof c->out, 0, 0, method == HTTP_METHOD_HEAD);
-	reply_error(&c->srv->site, &c->rp, status);
+	c->io->log_req_off = (uint16_t)c->io->in_off;
+	c->io->log_req_len = (uint16_t)(n > 256 ? 256 : n);
+	c->io->log_ref_len = c->io->log_ua_len = 0;
+	c->io->in_off = c->io->in_len = 0;
+	reply_init(&c->io->rp, c->io->out, sizeof c->io->out, 0, 0, method == HTTP_METHOD_HEAD);
+	reply_error(&c->srv->site, &c->io->rp, status);
 	begin_send(c);
 	log_debug("fd %d: bad request head -> %d", c->fd, status);
 	c->state = CONN_SEND_HEAD;
@@ -200,8 +267,8 @@ static enum conn_step
 overflow(struct conn *c)
 {
 	struct http_request req;
-	const char *p = c->in + c->in_off;
-	switch (http_parse_request(p, sizeof c->in, &req)) {
+	const char *p = c->io->in + c->io->in_off;
+	switch (http_parse_request(p, sizeof c->io->in, &req)) {
 	case HTTP_PARSE_OK:
 		return start_response(c, &req);
 	case HTTP_PARSE_ERROR:
@@ -209,7 +276,7 @@ overflow(struct conn *c)
 	case HTTP_PARSE_AGAIN:
 		break;
 	}
-	return start_error(c, http_overflow_status(p, sizeof c->in), req.method);
+	return start_error(c, http_overflow_status(p, sizeof c->io->in), req.method);
 }
 
 /* Stops reading requests after a finished response (a body too big or
@@ -217,24 +284,54 @@ overflow(struct conn *c)
 static enum conn_step
 close_lingering(struct conn *c)
 {
-	c->rp.keep_alive = 0;
+	c->io->rp.keep_alive = 0;
 	c->chunked = 0;
-	c->body_left = 0;
-	if (shutdown(c->fd, SHUT_WR) != 0)
-		return CONN_STEP_CLOSE;
-	c->state = CONN_LINGER;
-	return CONN_STEP_NEXT;
+	c->io->body_left = 0;
+	return conn_linger(c);
 }
+
+/* Every request buffer is in flight: a short 503 without one, then the
+ * lingering close, so the answer is not lost to a reset. The loop reports
+ * the count (pool_refused). */
+static enum conn_step
+shed_no_buffer(struct conn *c)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+	                           "Content-Length: 0\r\nRetry-After: 1\r\n"
+	                           "Connection: close\r\n\r\n";
+	ssize_t n = send(c->fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)n;
+	return conn_linger(c);
+}
+
+static enum conn_step read_request(struct conn *c);
 
 enum conn_step
 conn_read_request(struct conn *c)
+{
+	assert(c->state == CONN_READ_REQUEST);
+	if (!c->io) {
+		/* Idle keep-alive: buffers only once bytes are here. */
+		if (!c->readable)
+			return CONN_STEP_WAIT;
+		if (conn_borrow(c) < 0)
+			return shed_no_buffer(c);
+	}
+	enum conn_step step = read_request(c);
+	if (step == CONN_STEP_WAIT)
+		conn_give_back_if_empty(c);
+	return step;
+}
+
+static enum conn_step
+read_request(struct conn *c)
 {
 	assert(c->state == CONN_READ_REQUEST);
 	for (;;) {
 		/* Pipelined requests count against the turn too. */
 		if (c->turn_requests >= SHS_TURN_REQUESTS)
 			return CONN_STEP_YIELD;
-		if (c->body_left || c->chunked) {
+		if (c->io->body_left || c->chunked) {
 			int r = discard_body(c);
 			if (r < 0)
 				return close_lingering(c);
@@ -247,13 +344,13 @@ conn_read_request(struct conn *c)
 				c->progress = 1;
 				continue;
 			}
-			c->parse_due = c->in_len > c->in_off;
+			c->parse_due = c->io->in_len > c->io->in_off;
 		}
 		if (c->parse_due) {
 			c->parse_due = 0;
 			struct http_request req;
-			switch (
-			    http_parse_request(c->in + c->in_off, c->in_len - c->in_off, &req)) {
+			switch (http_parse_request(c->io->in + c->io->in_off,
+			                           c->io->in_len - c->io->in_off, &req)) {
 			case HTTP_PARSE_OK:
 				return start_response(c, &req);
 			case HTTP_PARSE_ERROR:
@@ -262,11 +359,11 @@ conn_read_request(struct conn *c)
 				break;
 			}
 		}
-		if (c->in_len - c->in_off == sizeof c->in)
+		if (c->io->in_len - c->io->in_off == sizeof c->io->in)
 			return overflow(c);
 		if (!c->readable)
 			return CONN_STEP_WAIT;
-		if (c->in_len == sizeof c->in)
+		if (c->io->in_len == sizeof c->io->in)
 			compact(c);
 		int got = conn_fill(c);
 		if (got < 0)

@@ -51,6 +51,8 @@ options_usage(FILE *out)
 	    "  --cache-size MIB       memory for small files (<= %d KiB each), 0 = off\n"
 	    "                         (default: %d); changes show within 1 s\n"
 	    "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
+	    "  --max-buffers N        requests in flight (16 KiB of buffers each); more\n"
+	    "                         get a 503 (default: --max-connections)\n"
 	    "  --workers N            worker processes sharing the port (default: 1)\n"
 	    "  -v, --verbose          log every request and debug details\n"
 	    "  -q, --quiet            log errors only; no startup line (but for --port 0)\n"
@@ -220,6 +222,7 @@ enum {
 	OPT_HOST,
 	OPT_DOTFILES,
 	OPT_MAX_CONNS,
+	OPT_MAX_BUFFERS,
 	OPT_WORKERS,
 	OPT_LISTING,
 	OPT_NO_PRECOMPRESSED,
@@ -253,6 +256,7 @@ static const struct option longopts[] = {
     {"host", required_argument, NULL, OPT_HOST},
     {"dotfiles", no_argument, NULL, OPT_DOTFILES},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNS},
+    {"max-buffers", required_argument, NULL, OPT_MAX_BUFFERS},
     {"workers", required_argument, NULL, OPT_WORKERS},
     {"listing", no_argument, NULL, OPT_LISTING},
     {"no-precompressed", no_argument, NULL, OPT_NO_PRECOMPRESSED},
@@ -402,6 +406,12 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 			return fail(err, errcap,
 			            "invalid --max-connections '%s' (expected 1 to 1000000)", arg);
 		c->max_conns = (unsigned)v;
+		break;
+	case OPT_MAX_BUFFERS:
+		if ((v = parse_number(arg, 1, 1000000)) < 0)
+			return fail(err, errcap,
+			            "invalid --max-buffers '%s' (expected 1 to 1000000)", arg);
+		c->max_buffers = (unsigned)v;
 		break;
 	case OPT_WORKERS:
 		if ((v = parse_number(arg, 1, SHS_MAX_WORKERS)) < 0)

@@ -79,8 +79,8 @@ streams_join(struct server *srv, struct conn *c)
 static void
 streams_leave(struct server *srv, struct conn *c)
 {
-	if (c->rp.sse) {
-		c->rp.sse = 0;
+	if (c->sse_counted) {
+		c->sse_counted = 0;
 		srv->streams.open--;
 	}
 	if (!c->in_sse)
@@ -393,6 +393,8 @@ wait_time(const struct server *srv)
 		next = srv->live_next_ms;
 	if (accept_shed_report_due() < next)
 		next = accept_shed_report_due();
+	if (srv->pool_next_ms < next)
+		next = srv->pool_next_ms;
 	/* Log lines a full pipe did not take: no edge tells us when it
 	 * drains, so look again shortly. */
 	if (srv->access_log.len && srv->now_ms + SHS_LOG_RETRY_MS < next)
@@ -469,7 +471,9 @@ server_run(struct server *srv)
 		run_ready(srv);
 		tick_live_streams(srv);
 		expire_timers(srv);
+		accept_shed_note(ACCEPT_SHED_NO_BUFFERS, pool_refused(&srv->pool));
 		accept_shed_report(srv->now_ms, 0);
+		srv->pool_next_ms = pool_trim(&srv->pool, srv->now_ms);
 		free_released(srv);
 		if (srv->access_log.len)
 			accesslog_flush(&srv->access_log);

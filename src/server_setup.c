@@ -109,6 +109,11 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	 * costs memory only once a connection has used it. */
 	srv->conns = calloc(cfg->max_conns, sizeof *srv->conns);
 	srv->timer_nodes = calloc(cfg->max_conns, sizeof *srv->timer_nodes);
+	/* Buffers are borrowed per request in flight, not owned per
+	 * connection: an idle connection costs its slot and nothing more. */
+	pool_init(&srv->pool, sizeof(struct conn_io),
+	          cfg->max_buffers ? cfg->max_buffers : cfg->max_conns);
+	srv->pool_next_ms = UINT64_MAX;
 	if (!srv->conns || !srv->timer_nodes)
 		return -ENOMEM;
 
@@ -157,6 +162,7 @@ server_free(struct server *srv)
 	}
 	free(srv->timer_nodes);
 	srv->timer_nodes = NULL;
+	pool_free(&srv->pool);
 	cache_free(&srv->cache);
 	live_free(&srv->live);
 	watch_free(&srv->watch);

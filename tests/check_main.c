@@ -24,6 +24,7 @@ main(void)
 	srunner_add_suite(sr, workers_suite());
 	srunner_add_suite(sr, conformance_suite());
 	srunner_add_suite(sr, logs_suite());
+	srunner_add_suite(sr, pool_suite());
 	srunner_add_suite(sr, fixes_suite());
 	srunner_add_suite(sr, fileio_suite());
 	srunner_add_suite(sr, responders_suite());

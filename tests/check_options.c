@@ -50,6 +50,7 @@ static const struct field {
     F("port", cfg.port, K_INT),
     F("dotfiles", cfg.dotfiles, K_INT),
     F("max_conns", cfg.max_conns, K_UNSIGNED),
+    F("max_buffers", cfg.max_buffers, K_UNSIGNED),
     F("quiet", cfg.quiet, K_INT),
     F("listing", cfg.listing, K_INT),
     F("precompressed", cfg.precompressed, K_INT),
@@ -95,6 +96,7 @@ static const struct want defaults[] = {
     {"port", "8080"},
     {"dotfiles", "0"},
     {"max_conns", "4096"},
+    {"max_buffers", "0"},
     {"quiet", "0"},
     {"listing", "0"},
     {"precompressed", "1"},
@@ -282,6 +284,8 @@ static const struct run_case {
     {{"--max-connections", "1"}, {{"max_conns", "1"}}},
     {{"--max-connections", "1000000"}, {{"max_conns", "1000000"}}},
     {{"--max-conn", "5"}, {{"max_conns", "5"}}}, /* a unique prefix */
+    {{"--max-buffers", "1"}, {{"max_buffers", "1"}}},
+    {{"--max-buffers", "1000000"}, {{"max_buffers", "1000000"}}},
     {{"--cache-size", "0"}, {{"cache_bytes", "0"}}},
     {{"--cache-size", "1"}, {{"cache_bytes", "1048576"}}},
     {{"--cache-size", "64"}, {{"cache_bytes", "67108864"}}},
@@ -367,6 +371,8 @@ static const struct error_case {
     {{"--idle-timeout", "nan"}, TIMEOUT_MSG("nan")},
     {{"--idle-timeout", "inf"}, TIMEOUT_MSG("inf")},
     {{"--max-connections", "0"}, "invalid --max-connections '0' (expected 1 to 1000000)"},
+    {{"--max-buffers", "0"}, "invalid --max-buffers '0' (expected 1 to 1000000)"},
+    {{"--max-buffers", "x"}, "invalid --max-buffers 'x' (expected 1 to 1000000)"},
     {{"--max-connections", "1000001"},
      "invalid --max-connections '1000001' (expected 1 to 1000000)"},
     {{"--cache-size", "65537"}, "invalid --cache-size '65537' (expected MiB, 0 to 65536)"},
@@ -607,6 +613,8 @@ START_TEST(usage_text)
 	              text);
 	ck_assert_ptr_nonnull(strstr(
 	    text, "  --max-connections N    simultaneous clients; more get a 503 (default: 4096)\n"
+	          "  --max-buffers N        requests in flight (16 KiB of buffers each); more\n"
+	          "                         get a 503 (default: --max-connections)\n"
 	          "  --workers N            worker processes sharing the port (default: 1)\n"));
 	ck_assert_ptr_null(strchr(text, '%')); /* every conversion was filled in */
 	free(text);

@@ -21,6 +21,7 @@ Suite *options_suite(void);   /* tests/check_options.c: the command line, from t
 Suite *workers_suite(void);   /* tests/check_workers.c: --workers master, restarts, signals */
 Suite *conformance_suite(void); /* tests/check_conformance.c: RFC 9110/9112 over sockets */
 Suite *logs_suite(void);      /* tests/check_logs.c: log stalls, long lines, chroot reopen, logrotate */
+Suite *pool_suite(void);      /* tests/check_pool.c: request buffers borrowed per request */
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
