@@ -384,6 +384,35 @@ set_timeout(struct options *o, int opt, const char *arg, char *err, size_t errca
 }
 
 /* The options with a value (arg is NULL for a bare --chroot). */
+/* The options that count something, from 1 up. */
+static enum options_result
+set_count(struct options *o, int opt, const char *arg, char *err, size_t errcap)
+{
+	static const struct {
+		int opt;
+		const char *name;
+		long max;
+	} counts[] = {
+	    {OPT_MAX_CONNS, "--max-connections", 1000000},
+	    {OPT_MAX_BUFFERS, "--max-buffers", 1000000},
+	    {OPT_WORKERS, "--workers", SHS_MAX_WORKERS},
+	};
+	size_t i = 0;
+	while (counts[i].opt != opt)
+		i++;
+	long v = parse_number(arg, 1, counts[i].max);
+	if (v < 0)
+		return fail(err, errcap, "invalid %s '%s' (expected 1 to %ld)", counts[i].name, arg,
+		            counts[i].max);
+	if (opt == OPT_MAX_CONNS)
+		o->cfg.max_conns = (unsigned)v;
+	else if (opt == OPT_MAX_BUFFERS)
+		o->cfg.max_buffers = (unsigned)v;
+	else
+		o->workers = (unsigned)v;
+	return OPTIONS_RUN;
+}
+
 static enum options_result
 set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 {
@@ -402,23 +431,9 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 		c->host = arg;
 		break;
 	case OPT_MAX_CONNS:
-		if ((v = parse_number(arg, 1, 1000000)) < 0)
-			return fail(err, errcap,
-			            "invalid --max-connections '%s' (expected 1 to 1000000)", arg);
-		c->max_conns = (unsigned)v;
-		break;
 	case OPT_MAX_BUFFERS:
-		if ((v = parse_number(arg, 1, 1000000)) < 0)
-			return fail(err, errcap,
-			            "invalid --max-buffers '%s' (expected 1 to 1000000)", arg);
-		c->max_buffers = (unsigned)v;
-		break;
 	case OPT_WORKERS:
-		if ((v = parse_number(arg, 1, SHS_MAX_WORKERS)) < 0)
-			return fail(err, errcap, "invalid --workers '%s' (expected 1 to %d)", arg,
-			            SHS_MAX_WORKERS);
-		o->workers = (unsigned)v;
-		break;
+		return set_count(o, opt, arg, err, errcap);
 	case OPT_CACHE_SIZE:
 		if ((v = parse_number(arg, 0, 65536)) < 0)
 			return fail(err, errcap,
