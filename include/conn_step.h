@@ -29,6 +29,10 @@ void conn_give_back_if_empty(struct conn *c);
 /* Half-closes and drains what the client still sends (lingering close),
  * without buffers: CONN_LINGER. */
 enum conn_step conn_linger(struct conn *c);
+/* Reads and drops what the client sends until EAGAIN, through a scratch
+ * buffer (never `in`): -1 at EOF, an error, or past SHS_LINGER_MAX bytes
+ * in all (c->lingered); else 0. */
+int conn_drain(struct conn *c);
 /* CONN_LINGER: reads and drops input until EOF, SHS_LINGER_MAX bytes or
  * the linger timer. */
 enum conn_step conn_linger_drain(struct conn *c);

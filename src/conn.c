@@ -201,19 +201,9 @@ static enum conn_step
 events(struct conn *c)
 {
 	assert(c->state == CONN_EVENTS);
-	while (c->readable) {
-		char scratch[512];
-		ssize_t n = read(c->fd, scratch, sizeof scratch);
-		if (n == 0)
-			return CONN_STEP_CLOSE;
-		if (n < 0 && errno == EAGAIN)
-			c->readable = 0;
-		else if (n < 0 && errno != EINTR)
-			return CONN_STEP_CLOSE;
-		/* An EventSource sends nothing: one that streams at us goes. */
-		if (n > 0 && (c->lingered += (size_t)n) > SHS_LINGER_MAX)
-			return CONN_STEP_CLOSE;
-	}
+	/* An EventSource sends nothing: one that streams at us goes. */
+	if (conn_drain(c) < 0)
+		return CONN_STEP_CLOSE;
 	if (c->sse_overflow)
 		return CONN_STEP_CLOSE;
 	while (c->io->out_off < c->io->rp.len && c->writable) {

@@ -67,22 +67,30 @@ conn_linger(struct conn *c)
 	return CONN_STEP_NEXT;
 }
 
-enum conn_step
-conn_linger_drain(struct conn *c)
+int
+conn_drain(struct conn *c)
 {
-	assert(c->state == CONN_LINGER);
 	while (c->readable) {
 		char scratch[4096];
 		ssize_t n = read(c->fd, scratch, sizeof scratch);
 		if (n == 0)
-			return CONN_STEP_CLOSE;
+			return -1;
 		if (n < 0 && errno == EAGAIN)
 			c->readable = 0;
 		else if (n < 0 && errno != EINTR)
-			return CONN_STEP_CLOSE;
+			return -1;
 		else if (n > 0 && (c->lingered += (unsigned)n) > SHS_LINGER_MAX)
-			return CONN_STEP_CLOSE;
+			return -1;
 	}
+	return 0;
+}
+
+enum conn_step
+conn_linger_drain(struct conn *c)
+{
+	assert(c->state == CONN_LINGER);
+	if (conn_drain(c) < 0)
+		return CONN_STEP_CLOSE;
 	return CONN_STEP_WAIT;
 }
 
