@@ -1716,7 +1716,9 @@ START_TEST(test_stop_with_streams)
 	h_server_stop(&srv, 0);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	              "after SIGTERM: wait status %#x", status);
-	ck_assert_msg(took < (uint64_t)h_ms(1000),
+	/* Well under the 5 s graceful stop (not scaled), with room for a loaded
+	 * ASan run (3053 ms was seen beside another suite at scale 3). */
+	ck_assert_msg(took < (uint64_t)h_ms(1600),
 	              "exit took %llu ms after SIGTERM with %d streams open",
 	              (unsigned long long)took, N);
 	for (int i = 0; i < N; i++) {
