@@ -67,13 +67,14 @@
  * client that sends nothing is accepted after this long anyway (one SYN-ACK
  * retransmit), and the header timeout then applies as usual. */
 #define SHS_DEFER_ACCEPT_S 1
+/* Draining input after our FIN, so no RST eats the answer. */
 #define SHS_LINGER_TIMEOUT_MS 2000
-#define SHS_LOG_RETRY_MS                                                                           \
-	10 /* access-log lines waiting for a full pipe: retry this often */ /* draining input      \
-	                                                                       after our FIN, so   \
-	                                                                       no RST eats the     \
-	                                                                       answer */
+/* Access-log lines waiting for a full pipe: retry this often. */
+#define SHS_LOG_RETRY_MS 10
 #define SHS_SHUTDOWN_GRACE_MS 5000 /* SIGTERM: in-flight responses get this long to finish */
+/* --drain-timeout: after an upgrade (SIGUSR2) hands over, the old generation
+ * finishes its responses in flight (a download in progress) this long. */
+#define SHS_DRAIN_TIMEOUT_MS 60000
 
 /* Bytes discarded while lingering before we stop caring and close. */
 #define SHS_LINGER_MAX (64 * 1024)

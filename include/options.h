@@ -37,6 +37,9 @@ struct options {
 	size_t headers_len;
 	unsigned workers; /* --workers, 1 to SHS_MAX_WORKERS */
 	int verbose;      /* -v */
+	int open_browser; /* --open */
+	int check;        /* --check: validate everything, report, exit */
+	const char *dir_arg; /* the positional DIR (also in cfg.top_dir), or NULL */
 };
 
 enum options_result {

@@ -21,7 +21,7 @@ enum timer_class {
 };
 
 struct server_config {
-	const char *top_dir;
+	const char *top_dir; /* NULL until main.c picks ./public or . (none given) */
 	const char *host;
 	int port;
 	int dotfiles;       /* serve dotfiles and dot-directories */
@@ -41,6 +41,12 @@ struct server_config {
 	int dev;                          /* --dev (implied by --live): helpful 404 pages */
 	int spa;                          /* --spa: unknown extension-less paths get /index.html */
 	int clean_urls;                   /* --clean-urls: /about is served from about.html */
+	int follow_symlinks;              /* --follow-symlinks: links may leave the top dir */
+	int rules;                        /* --rules: _redirects and _headers (--dev: if present) */
+	const char *error_cache_control;  /* Cache-Control on errors and redirects, or NULL */
+	const char *health_path;          /* --health PATH ("/healthz"), or NULL */
+	unsigned lameduck_ms;             /* --lameduck: SIGTERM fails health this long first */
+	unsigned drain_timeout_ms;        /* --drain-timeout: old generation after an upgrade */
 };
 
 #endif

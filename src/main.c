@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -204,10 +205,22 @@ detach(struct startup *st, int *exit_status)
 	return r == 1;
 }
 
+/* No directory given: ./public when there is one (the sample site's
+ * place), else the current directory, as http-server does. */
+static void
+default_top_dir(struct server_config *cfg)
+{
+	if (cfg->top_dir)
+		return;
+	struct stat sb;
+	cfg->top_dir = stat("./public", &sb) == 0 && S_ISDIR(sb.st_mode) ? "./public" : ".";
+}
+
 static void
 open_top_dir(struct startup *st)
 {
 	struct options *o = &st->opts;
+	default_top_dir(&o->cfg);
 	const char *top_dir = o->cfg.top_dir;
 	st->rootfd = open(top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->rootfd < 0)

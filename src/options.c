@@ -10,60 +10,7 @@
 #include <strings.h>
 
 #include "options.h"
-
-void
-options_usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "Usage: " SHS_NAME " [OPTION]...\n"
-	    "Serve the files of a directory over HTTP/1.1.\n"
-	    "\n"
-	    "  --top-dir DIR          directory to serve (default: ./public)\n"
-	    "  --port N               TCP port, 0 picks a free one (default: 8080)\n"
-	    "  --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n"
-	    "                         (default: 127.0.0.1)\n"
-	    "  --dotfiles             serve dotfiles and dot-directories (default: 404)\n"
-	    "  --listing              list directories that have no index.html\n"
-	    "  --live                 development: reload pages when files change (implies --dev)\n"
-	    "  --dev                  development: 404 pages suggest the file you meant\n"
-	    "  --spa                  unknown paths without an extension get /index.html\n"
-	    "  --clean-urls           /about is served from about.html\n"
-	    "  --no-precompressed     ignore x.br / x.zst / x.gz next to x\n"
-	    "  --header 'NAME: VALUE' add a header to every response (repeatable)\n"
-	    "  --cors                 Access-Control-Allow-Origin: * and preflight answers\n"
-	    "  --cache-control VALUE  Cache-Control for files (200, 206, 304)\n"
-	    "  --access-log FILE|-    access log, - for stdout (default: -)\n"
-	    "  --no-access-log        no access log\n"
-	    "  --log-format FORMAT    combined or common (default: combined)\n"
-	    "  --error-log FILE       error log file instead of stderr\n"
-	    "  --header-timeout SECS  time for a whole request head (default: %d)\n"
-	    "  --idle-timeout SECS    keep-alive idle time (default: %d)\n"
-	    "  --send-timeout SECS    time a client may stall a response (default: %d)\n"
-	    "  --listen ADDR:PORT     listen here instead of --host/--port; repeatable\n"
-	    "                         ([::]:8080, 0.0.0.0:80, :8080)\n"
-	    "  --daemon               detach from the terminal (startup errors still shown)\n"
-	    "  --pidfile FILE         write the pid here; refuse to start if it is held\n"
-	    "  --user NAME            switch to this user after binding\n"
-	    "  --group NAME           switch to this group (default: the user's)\n"
-	    "  --chroot[=DIR]         chroot into DIR (default: the top dir) before that\n"
-	    "  --no-root              refuse to run as root without --user\n"
-	    "  --cache-size MIB       memory for small files (<= %d KiB each), 0 = off\n"
-	    "                         (default: %d); changes show within 1 s\n"
-	    "  --max-connections N    simultaneous clients; more get a 503 (default: %d)\n"
-	    "  --max-buffers N        requests in flight (16 KiB of buffers each); more\n"
-	    "                         get a 503 (default: --max-connections)\n"
-	    "  --workers N            worker processes sharing the port (default: 1)\n"
-	    "  -v, --verbose          log every request and debug details\n"
-	    "  -q, --quiet            log errors only; no startup line (but for --port 0)\n"
-	    "  -h, --help             show this help and exit\n"
-	    "  -V, --version          show the version and exit\n"
-	    "\n"
-	    "SIGTERM or SIGINT stop it after in-flight responses finish (at most %d s).\n",
-	    SHS_HEADER_TIMEOUT_MS / 1000, SHS_IDLE_TIMEOUT_MS / 1000, SHS_SEND_TIMEOUT_MS / 1000,
-	    SHS_CACHE_MAX_FILE / 1024, SHS_CACHE_MIB, SHS_DEFAULT_MAX_CONNS,
-	    SHS_SHUTDOWN_GRACE_MS / 1000);
-}
+#include "options_value.h"
 
 /* Formats the message into err and returns OPTIONS_ERROR, so a failed check
  * is one line: return fail(err, errcap, ...). */
@@ -75,92 +22,6 @@ fail(char *err, size_t errcap, const char *fmt, ...)
 	vsnprintf(err, errcap, fmt, ap);
 	va_end(ap);
 	return OPTIONS_ERROR;
-}
-
-/* A whole decimal number in [min, max], or -1. */
-static long
-parse_number(const char *s, long min, long max)
-{
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	return v;
-}
-
-/* A positive number of seconds (fractions allowed, at most a day), or -1. */
-static double
-parse_seconds(const char *s)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0.001 && v <= 86400))
-		return -1;
-	return v;
-}
-
-/* "127.0.0.1:8080", "[::]:8080", ":8080" (all addresses) or "8080". */
-static int
-parse_listen(const char *arg, char *host, size_t cap, int *port)
-{
-	const char *p;
-	size_t n;
-	if (arg[0] == '[') {
-		const char *close = strchr(arg, ']');
-		if (!close || close[1] != ':')
-			return -1;
-		n = (size_t)(close - arg - 1);
-		memcpy(host, arg + 1, n < cap ? n : 0);
-		p = close + 2;
-	} else {
-		const char *colon = strrchr(arg, ':');
-		if (colon && strchr(arg, ':') != colon)
-			return -1; /* a bare IPv6 address needs brackets */
-		n = colon ? (size_t)(colon - arg) : 0;
-		memcpy(host, arg, n < cap ? n : 0);
-		p = colon ? colon + 1 : arg;
-	}
-	if (n >= cap)
-		return -1;
-	host[n] = '\0';
-	if (n == 0)
-		strcpy(host, "::");
-	long v = parse_number(p, 0, 65535);
-	if (v < 0)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-/* field-value: visible characters, SP and HTAB; no CR, LF or other CTLs,
- * which would let a flag split a response. */
-static int
-valid_value(const char *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)v[i];
-		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
-/* Headers the server owns because they frame the message. */
-static int
-reserved_header(const char *name, size_t n)
-{
-	static const char *const reserved[] = {
-	    "content-length", "transfer-encoding", "connection", "keep-alive",
-	    "upgrade",        "content-range",     "date",       "trailer",
-	};
-	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-		if (strlen(reserved[i]) == n && strncasecmp(reserved[i], name, n) == 0)
-			return 1;
-	return 0;
 }
 
 /* Validates "Name: value" and appends "Name: value\r\n" to o->headers. */
@@ -176,16 +37,16 @@ add_header(struct options *o, const char *arg, char *err, size_t errcap)
 		    !((arg[i] >= 'a' && arg[i] <= 'z') || (arg[i] >= 'A' && arg[i] <= 'Z') ||
 		      (arg[i] >= '0' && arg[i] <= '9')))
 			return fail(err, errcap, "invalid header name in --header '%s'", arg);
-	if (reserved_header(arg, n))
-		return fail(err, errcap, "--header cannot set %.*s: the server manages it", (int)n,
-		            arg);
+	const char *why = optval_owned_header(arg, n);
+	if (why)
+		return fail(err, errcap, "--header cannot set %.*s: %s", (int)n, arg, why);
 	const char *v = colon + 1;
 	while (*v == ' ' || *v == '\t')
 		v++;
 	size_t vn = strlen(v);
 	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 		vn--;
-	if (!valid_value(v, vn))
+	if (!optval_field_value(v, vn))
 		return fail(err, errcap, "invalid characters in --header '%s'", arg);
 	size_t room = sizeof o->headers - o->headers_len;
 	int w =
@@ -208,7 +69,7 @@ add_listen(struct options *o, const char *arg, char *err, size_t errcap)
 	if (o->nlistens == SHS_MAX_LISTENERS)
 		return fail(err, errcap, "too many --listen (at most %d)", SHS_MAX_LISTENERS);
 	struct options_listen *l = &o->listens[o->nlistens];
-	if (parse_listen(arg, l->host, sizeof l->host, &l->port) != 0)
+	if (optval_listen(arg, l->host, sizeof l->host, &l->port) != 0)
 		return fail(err, errcap,
 		            "invalid --listen '%s' (expected ADDR:PORT, [IPV6]:PORT or :PORT)",
 		            arg);
@@ -248,6 +109,14 @@ enum {
 	OPT_DEV,
 	OPT_SPA,
 	OPT_CLEAN_URLS,
+	OPT_FOLLOW_SYMLINKS,
+	OPT_RULES,
+	OPT_OPEN,
+	OPT_CHECK,
+	OPT_ERROR_CACHE_CONTROL,
+	OPT_HEALTH,
+	OPT_LAMEDUCK,
+	OPT_DRAIN_TIMEOUT,
 };
 
 static const struct option longopts[] = {
@@ -282,6 +151,14 @@ static const struct option longopts[] = {
     {"dev", no_argument, NULL, OPT_DEV},
     {"spa", no_argument, NULL, OPT_SPA},
     {"clean-urls", no_argument, NULL, OPT_CLEAN_URLS},
+    {"follow-symlinks", no_argument, NULL, OPT_FOLLOW_SYMLINKS},
+    {"rules", no_argument, NULL, OPT_RULES},
+    {"open", no_argument, NULL, OPT_OPEN},
+    {"check", no_argument, NULL, OPT_CHECK},
+    {"error-cache-control", required_argument, NULL, OPT_ERROR_CACHE_CONTROL},
+    {"health", required_argument, NULL, OPT_HEALTH},
+    {"lameduck", required_argument, NULL, OPT_LAMEDUCK},
+    {"drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
@@ -295,7 +172,6 @@ set_defaults(struct options *o)
 	*o = (struct options){
 	    .cfg =
 	        {
-	            .top_dir = "./public",
 	            .host = "127.0.0.1",
 	            .port = 8080,
 	            .max_conns = SHS_DEFAULT_MAX_CONNS,
@@ -309,6 +185,7 @@ set_defaults(struct options *o)
 	                    [TIMER_TRANSFER] = SHS_SEND_TIMEOUT_MS,
 	                    [TIMER_LINGER] = SHS_LINGER_TIMEOUT_MS,
 	                },
+	            .drain_timeout_ms = SHS_DRAIN_TIMEOUT_MS,
 	        },
 	    .access_log = "-",
 	    .combined = 1,
@@ -355,6 +232,18 @@ set_flag(struct options *o, int opt)
 	case OPT_CLEAN_URLS:
 		c->clean_urls = 1;
 		break;
+	case OPT_FOLLOW_SYMLINKS:
+		c->follow_symlinks = 1;
+		break;
+	case OPT_RULES:
+		c->rules = 1;
+		break;
+	case OPT_OPEN:
+		o->open_browser = 1;
+		break;
+	case OPT_CHECK:
+		o->check = 1;
+		break;
 	case 'v':
 		o->verbose = 1;
 		break;
@@ -367,19 +256,24 @@ set_flag(struct options *o, int opt)
 	return 1;
 }
 
-/* The three timeouts share one syntax: seconds, kept in milliseconds. */
+/* The timeouts share one syntax: seconds, kept in milliseconds. */
 static enum options_result
 set_timeout(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 {
-	double secs = parse_seconds(arg);
+	double secs = optval_seconds(arg);
 	if (secs <= 0)
 		return fail(err, errcap, "invalid timeout '%s' (expected seconds, e.g. 10 or 0.5)",
 		            arg);
-	enum timer_class k = opt == OPT_HEADER_TIMEOUT ? TIMER_HEADER
-	                     : opt == OPT_IDLE_TIMEOUT ? TIMER_IDLE
-	                                               : TIMER_TRANSFER;
 	/* Rounded: 4.35 * 1000 is 4349.99... in binary floating point. */
-	o->cfg.timeout_ms[k] = (unsigned)(secs * 1000 + 0.5);
+	unsigned ms = (unsigned)(secs * 1000 + 0.5);
+	if (opt == OPT_LAMEDUCK)
+		o->cfg.lameduck_ms = ms;
+	else if (opt == OPT_DRAIN_TIMEOUT)
+		o->cfg.drain_timeout_ms = ms;
+	else
+		o->cfg.timeout_ms[opt == OPT_HEADER_TIMEOUT ? TIMER_HEADER
+		                  : opt == OPT_IDLE_TIMEOUT ? TIMER_IDLE
+		                                            : TIMER_TRANSFER] = ms;
 	return OPTIONS_RUN;
 }
 
@@ -400,7 +294,7 @@ set_count(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 	size_t i = 0;
 	while (counts[i].opt != opt)
 		i++;
-	long v = parse_number(arg, 1, counts[i].max);
+	long v = optval_number(arg, 1, counts[i].max);
 	if (v < 0)
 		return fail(err, errcap, "invalid %s '%s' (expected 1 to %ld)", counts[i].name, arg,
 		            counts[i].max);
@@ -420,10 +314,12 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 	long v;
 	switch (opt) {
 	case OPT_TOP_DIR:
+		if (!*arg)
+			return fail(err, errcap, "--top-dir needs a directory, not ''");
 		c->top_dir = arg;
 		break;
 	case OPT_PORT:
-		if ((v = parse_number(arg, 0, 65535)) < 0)
+		if ((v = optval_number(arg, 0, 65535)) < 0)
 			return fail(err, errcap, "invalid port '%s' (expected 0 to 65535)", arg);
 		c->port = (int)v;
 		break;
@@ -435,7 +331,7 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 	case OPT_WORKERS:
 		return set_count(o, opt, arg, err, errcap);
 	case OPT_CACHE_SIZE:
-		if ((v = parse_number(arg, 0, 65536)) < 0)
+		if ((v = optval_number(arg, 0, 65536)) < 0)
 			return fail(err, errcap,
 			            "invalid --cache-size '%s' (expected MiB, 0 to 65536)", arg);
 		c->cache_bytes = (size_t)v << 20;
@@ -443,14 +339,27 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 	case OPT_HEADER:
 		return add_header(o, arg, err, errcap);
 	case OPT_CACHE_CONTROL:
-		if (!valid_value(arg, strlen(arg)) || !*arg)
+		if (!optval_field_value(arg, strlen(arg)) || !*arg)
 			return fail(err, errcap, "invalid --cache-control value '%s'", arg);
 		c->cache_control = arg;
 		break;
 	case OPT_HEADER_TIMEOUT:
 	case OPT_IDLE_TIMEOUT:
 	case OPT_SEND_TIMEOUT:
+	case OPT_LAMEDUCK:
+	case OPT_DRAIN_TIMEOUT:
 		return set_timeout(o, opt, arg, err, errcap);
+	case OPT_ERROR_CACHE_CONTROL:
+		if (!optval_field_value(arg, strlen(arg)) || !*arg)
+			return fail(err, errcap, "invalid --error-cache-control value '%s'", arg);
+		c->error_cache_control = arg;
+		break;
+	case OPT_HEALTH:
+		if (!optval_path(arg))
+			return fail(err, errcap,
+			            "invalid --health '%s' (expected a path such as /healthz)", arg);
+		c->health_path = arg;
+		break;
 	case OPT_ACCESS_LOG:
 		o->access_log = arg;
 		break;
@@ -488,6 +397,28 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 	return OPTIONS_RUN;
 }
 
+/* The one optional DIR after the options (getopt has moved every other
+ * word before it). It means --top-dir DIR, so giving both is an error. */
+static enum options_result
+positional_dir(struct options *o, int argc, char **argv, char *err, size_t errcap)
+{
+	if (optind == argc)
+		return OPTIONS_RUN;
+	if (argc - optind > 1)
+		return fail(err, errcap,
+		            "unexpected argument '%s' after the directory '%s' (see --help)",
+		            argv[optind + 1], argv[optind]);
+	o->dir_arg = argv[optind];
+	if (o->cfg.top_dir)
+		return fail(err, errcap,
+		            "two directories given: --top-dir '%s' and '%s' (give one; see --help)",
+		            o->cfg.top_dir, o->dir_arg);
+	if (!*o->dir_arg)
+		return fail(err, errcap, "the directory argument is empty");
+	o->cfg.top_dir = o->dir_arg;
+	return OPTIONS_RUN;
+}
+
 enum options_result
 options_parse(int argc, char **argv, struct options *o, char *err, size_t errcap)
 {
@@ -497,7 +428,7 @@ options_parse(int argc, char **argv, struct options *o, char *err, size_t errcap
 	optind = 0;
 	opterr = 0; /* our own one-line messages, and no printing here */
 	for (;;) {
-		int opt = getopt_long(argc, argv, ":vqhV", longopts, NULL);
+		int opt = getopt_long(argc, argv, ":vqhVp:d:b:", longopts, NULL);
 		if (opt == -1)
 			break;
 		switch (opt) {
@@ -516,13 +447,21 @@ options_parse(int argc, char **argv, struct options *o, char *err, size_t errcap
 				            optopt);
 			return fail(err, errcap, "unknown option '%s' (see --help)",
 			            argv[optind - 1]);
+		case 'p':
+			opt = OPT_PORT;
+			goto value;
+		case 'd':
+			opt = OPT_TOP_DIR;
+			goto value;
+		case 'b':
+			opt = OPT_HOST;
+			goto value;
 		default:
+		value:
 			if (!set_flag(o, opt) &&
 			    set_value(o, opt, optarg, err, errcap) != OPTIONS_RUN)
 				return OPTIONS_ERROR;
 		}
 	}
-	if (optind < argc)
-		return fail(err, errcap, "unexpected argument '%s' (see --help)", argv[optind]);
-	return OPTIONS_RUN;
+	return positional_dir(o, argc, argv, err, errcap);
 }

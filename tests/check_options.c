@@ -81,6 +81,15 @@ static const struct field {
     F("headers", headers, K_HEADERS),
     F("workers", workers, K_UNSIGNED),
     F("verbose", verbose, K_INT),
+    F("follow_symlinks", cfg.follow_symlinks, K_INT),
+    F("rules", cfg.rules, K_INT),
+    F("error_cache_control", cfg.error_cache_control, K_STR),
+    F("health_path", cfg.health_path, K_STR),
+    F("lameduck", cfg.lameduck_ms, K_UNSIGNED),
+    F("drain_timeout", cfg.drain_timeout_ms, K_UNSIGNED),
+    F("open_browser", open_browser, K_INT),
+    F("check", check, K_INT),
+    F("dir_arg", dir_arg, K_STR),
 #undef F
 };
 
@@ -91,7 +100,7 @@ struct want {
 /* Literal on purpose: a changed default in config.h should be noticed here
  * (and in the man page), not followed silently. */
 static const struct want defaults[] = {
-    {"top_dir", "./public"},
+    {"top_dir", "(null)"}, /* main.c picks ./public or . */
     {"host", "127.0.0.1"},
     {"port", "8080"},
     {"dotfiles", "0"},
@@ -127,6 +136,15 @@ static const struct want defaults[] = {
     {"headers", ""},
     {"workers", "1"},
     {"verbose", "0"},
+    {"follow_symlinks", "0"},
+    {"rules", "0"},
+    {"error_cache_control", "(null)"},
+    {"health_path", "(null)"},
+    {"lameduck", "0"},
+    {"drain_timeout", "60000"},
+    {"open_browser", "0"},
+    {"check", "0"},
+    {"dir_arg", "(null)"},
 };
 
 static void
@@ -318,6 +336,25 @@ static const struct run_case {
     {{"--workers", "64"}, {{"workers", "64"}}},
     {{"--workers=8"}, {{"workers", "8"}}},
     {{"--"}, {{NULL, NULL}}},
+    {{"./dist"}, {{"top_dir", "./dist"}, {"dir_arg", "./dist"}}},
+    {{"-p", "3000", "site"}, {{"top_dir", "site"}, {"port", "3000"}, {"dir_arg", "site"}}},
+    {{"site", "-p3000"}, {{"top_dir", "site"}, {"port", "3000"}, {"dir_arg", "site"}}},
+    {{"--", "-odd"}, {{"top_dir", "-odd"}, {"dir_arg", "-odd"}}},
+    {{"-d", "/srv/www"}, {{"top_dir", "/srv/www"}, {"dir_arg", "(null)"}}},
+    {{"-b", "::1", "-p", "0"}, {{"host", "::1"}, {"port", "0"}}},
+    {{"-qp", "0"}, {{"quiet", "1"}, {"port", "0"}}},
+    {{"--follow-symlinks"}, {{"follow_symlinks", "1"}}},
+    {{"--rules"}, {{"rules", "1"}}},
+    {{"--open", "--dev"}, {{"open_browser", "1"}, {"dev", "1"}}},
+    {{"--check"}, {{"check", "1"}}},
+    {{"--error-cache-control", "max-age=10"}, {{"error_cache_control", "max-age=10"}}},
+    {{"--health", "/healthz"}, {{"health_path", "/healthz"}}},
+    {{"--lameduck", "3"}, {{"lameduck", "3000"}}},
+    {{"--lameduck", "0.25"}, {{"lameduck", "250"}}},
+    {{"--drain-timeout", "5"}, {{"drain_timeout", "5000"}}},
+    {{"--header", "Access-Control-Allow-Origin: https://a.example"},
+     {{"headers", "Access-Control-Allow-Origin: https://a.example\r\n"},
+      {"extra_headers", "headers"}}},
 };
 
 START_TEST(run_table)
@@ -401,11 +438,26 @@ static const struct error_case {
     {{"--workers", ""}, WORKERS_MSG("")},
     {{"--workers", "-1"}, WORKERS_MSG("-1")},
     {{"--workers", "2.5"}, WORKERS_MSG("2.5")},
-    {{"public"}, "unexpected argument 'public' (see --help)"},
-    {{"public", "--port", "80"}, "unexpected argument 'public' (see --help)"},
-    {{"--port", "80", "x", "y"}, "unexpected argument 'x' (see --help)"},
-    {{"--chroot", "/jail"}, "unexpected argument '/jail' (see --help)"},
-    {{"--", "--port"}, "unexpected argument '--port' (see --help)"},
+    {{"public", "x"}, "unexpected argument 'x' after the directory 'public' (see --help)"},
+    {{"public", "--port", "80", "x"},
+     "unexpected argument 'x' after the directory 'public' (see --help)"},
+    {{"--top-dir", "a", "b"}, "two directories given: --top-dir 'a' and 'b' (give one; see --help)"},
+    {{"b", "-d", "a"}, "two directories given: --top-dir 'a' and 'b' (give one; see --help)"},
+    {{"--chroot", "/jail", "x"}, "unexpected argument 'x' after the directory '/jail' (see --help)"},
+    {{"--", "--port", "x"}, "unexpected argument 'x' after the directory '--port' (see --help)"},
+    {{""}, "the directory argument is empty"},
+    {{"--top-dir", ""}, "--top-dir needs a directory, not ''"},
+    {{"-p"}, "option '-p' needs a value (see --help)"},
+    {{"-p", "http"}, "invalid port 'http' (expected 0 to 65535)"},
+    {{"-x"}, "unknown option '-x' (see --help)"},
+    {{"--error-cache-control", ""}, "invalid --error-cache-control value ''"},
+    {{"--error-cache-control", "a\nb"}, "invalid --error-cache-control value 'a\nb'"},
+    {{"--health", "healthz"}, "invalid --health 'healthz' (expected a path such as /healthz)"},
+    {{"--health", "/h?x=1"}, "invalid --health '/h?x=1' (expected a path such as /healthz)"},
+    {{"--health", "/a b"}, "invalid --health '/a b' (expected a path such as /healthz)"},
+    {{"--health", ""}, "invalid --health '' (expected a path such as /healthz)"},
+    {{"--lameduck", "0"}, TIMEOUT_MSG("0")},
+    {{"--drain-timeout", "x"}, TIMEOUT_MSG("x")},
     {{"--header", "NoColon"}, "invalid --header 'NoColon' (expected 'Name: value')"},
     {{"--header", ": v"}, "invalid --header ': v' (expected 'Name: value')"},
     {{"--header", ""}, "invalid --header '' (expected 'Name: value')"},
@@ -414,15 +466,24 @@ static const struct error_case {
     {{"--header", "X(1): v"}, "invalid header name in --header 'X(1): v'"},
     {{"--header", "\xc3\x84: v"}, "invalid header name in --header '\xc3\x84: v'"},
     {{"--header", "Content-Length: 5"},
-     "--header cannot set Content-Length: the server manages it"},
+     "--header cannot set Content-Length: the server frames every message"},
     {{"--header", "transfer-encoding: chunked"},
-     "--header cannot set transfer-encoding: the server manages it"},
-    {{"--header", "CONNECTION: close"}, "--header cannot set CONNECTION: the server manages it"},
-    {{"--header", "Keep-Alive: 5"}, "--header cannot set Keep-Alive: the server manages it"},
-    {{"--header", "Upgrade: h2c"}, "--header cannot set Upgrade: the server manages it"},
-    {{"--header", "Content-Range: x"}, "--header cannot set Content-Range: the server manages it"},
-    {{"--header", "Date: x"}, "--header cannot set Date: the server manages it"},
-    {{"--header", "Trailer: x"}, "--header cannot set Trailer: the server manages it"},
+     "--header cannot set transfer-encoding: the server frames every message"},
+    {{"--header", "CONNECTION: close"}, "--header cannot set CONNECTION: the server manages connections"},
+    {{"--header", "Keep-Alive: 5"}, "--header cannot set Keep-Alive: the server manages connections"},
+    {{"--header", "Upgrade: h2c"}, "--header cannot set Upgrade: the server manages connections"},
+    {{"--header", "Content-Range: x"}, "--header cannot set Content-Range: the server frames every message"},
+    {{"--header", "Date: x"}, "--header cannot set Date: the server sets it on every response"},
+    {{"--header", "Trailer: x"}, "--header cannot set Trailer: the server frames every message"},
+    {{"--header", "cache-control: no-store"},
+     "--header cannot set cache-control: use --cache-control (files) or --error-cache-control "
+     "(errors and redirects)"},
+    {{"--header", "Content-Type: text/plain"},
+     "--header cannot set Content-Type: the server sets it from the file name"},
+    {{"--header", "ETag: \"x\""}, "--header cannot set ETag: the server sets it from the file"},
+    {{"--header", "Server: x"}, "--header cannot set Server: the server sets it on every response"},
+    {{"--header", "Vary: Cookie"},
+     "--header cannot set Vary: the server sets it where a response varies"},
     {{"--header", "X: a\rb"}, "invalid characters in --header 'X: a\rb'"},
     {{"--header", "X: a\nb"}, "invalid characters in --header 'X: a\nb'"},
     {{"--header", "X: \x01"}, "invalid characters in --header 'X: \x01'"},
@@ -600,7 +661,8 @@ START_TEST(tables_in_one_process_silently)
 }
 END_TEST
 
-/* --help lists --workers after --max-connections, in the same columns. */
+/* --help shows the short forms first and lists --workers after
+ * --max-connections, in the same columns. */
 START_TEST(usage_text)
 {
 	char *text = NULL;
@@ -609,13 +671,23 @@ START_TEST(usage_text)
 	ck_assert_ptr_nonnull(f);
 	options_usage(f);
 	ck_assert_int_eq(fclose(f), 0);
-	ck_assert_msg(strncmp(text, "Usage: simple-http-server [OPTION]...\n", 38) == 0, "%s",
-	              text);
+	const char *head = "Usage: simple-http-server [OPTION]... [DIR]\n"
+	                   "Serve the files of DIR over HTTP/1.1 (default: ./public if it exists, "
+	                   "else .).\n"
+	                   "\n"
+	                   "  -p, --port N               TCP port, 0 picks a free one (default: 8080)\n"
+	                   "  -d, --top-dir DIR          directory to serve, the same as DIR\n"
+	                   "  -b, --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n";
+	ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "%s", text);
 	ck_assert_ptr_nonnull(strstr(
-	    text, "  --max-connections N    simultaneous clients; more get a 503 (default: 4096)\n"
-	          "  --max-buffers N        requests in flight (16 KiB of buffers each); more\n"
-	          "                         get a 503 (default: --max-connections)\n"
-	          "  --workers N            worker processes sharing the port (default: 1)\n"));
+	    text,
+	    "      --max-connections N    clients at once; more get a 503 (default: 4096)\n"
+	    "      --max-buffers N        requests in flight (16 KiB of buffers each); more\n"
+	    "                             get a 503 (default: --max-connections)\n"
+	    "      --workers N            worker processes sharing the port (default: 1)\n"));
+	for (const char *l = text; *l; l = strchr(l, '\n') + 1)
+		ck_assert_msg(strchr(l, '\n') - l <= 80, "line over 80 columns: %.*s",
+		              (int)(strchr(l, '\n') - l), l);
 	ck_assert_ptr_null(strchr(text, '%')); /* every conversion was filled in */
 	free(text);
 }
