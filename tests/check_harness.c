@@ -332,6 +332,7 @@ struct spawn_opts {
 	unsigned long nofile;    /* > 0: RLIMIT_NOFILE */
 	int listen_fd;           /* > 0: becomes fd 3, with LISTEN_FDS/LISTEN_PID */
 	const struct passwd *pw; /* become this user before exec, or NULL */
+	const char *cwd;         /* chdir there before exec, or NULL */
 };
 
 /* setenv of "NAME=value" (child side: no assertions). */
@@ -401,6 +402,8 @@ spawn_ex(const char *const *argv, int out_fd, int err_fd, const struct spawn_opt
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
 			_exit(126);
 	}
+	if (o && o->cwd && chdir(o->cwd) != 0)
+		_exit(126);
 	execv(argv[0], (char *const *)argv);
 	_exit(127);
 }
@@ -438,20 +441,38 @@ h_server_start(struct h_server *s, const char *root, const char *log_path, const
 int
 h_parse_listening(const char *line, const char *host)
 {
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "listening on http://%s:", host);
-	size_t n = strlen(prefix);
-	if (strncmp(line, prefix, n) != 0)
+	/* "serving DIR on http://HOST:PORT/" or "also on http://HOST:PORT/",
+	 * then maybe " (8080 is in use)". DIR has no control characters (the
+	 * server escapes them), but may hold " on http://": the last one
+	 * counts. */
+	char url[128];
+	snprintf(url, sizeof url, " on http://%s:", host);
+	const char *p = NULL;
+	if (strncmp(line, "also", 4) == 0 && strncmp(line + 4, url, strlen(url)) == 0) {
+		p = line + 4;
+	} else if (strncmp(line, "serving ", 8) == 0) {
+		for (const char *q = line + 8; (q = strstr(q, url)) != NULL; q++)
+			p = q;
+		if (p == line + 7) /* an empty DIR */
+			p = NULL;
+	}
+	if (!p)
 		return -1;
-	const char *p = line + n;
+	p += strlen(url);
 	long port = 0;
 	if (*p < '0' || *p > '9')
 		return -1;
 	while (*p >= '0' && *p <= '9' && port <= 65535)
 		port = port * 10 + (*p++ - '0');
-	if (port < 1 || port > 65535 || strcmp(p, "/\n") != 0)
+	if (port < 1 || port > 65535 || *p++ != '/')
 		return -1;
-	return (int)port;
+	if (p[0] == ' ' && p[1] == '(') {
+		p = strchr(p, ')');
+		if (!p)
+			return -1;
+		p++;
+	}
+	return strcmp(p, "\n") == 0 ? (int)port : -1;
 }
 
 int
@@ -531,7 +552,7 @@ h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t
 		return -1;
 	}
 	struct spawn_opts so = {
-	    .env = o->env, .nofile = o->nofile, .listen_fd = o->listen_fd, .pw = pw};
+	    .env = o->env, .nofile = o->nofile, .listen_fd = o->listen_fd, .pw = pw, .cwd = o->cwd};
 	s->pid = spawn_ex(argv, pfd[1], logfd, &so);
 	close(pfd[1]); /* the server holds it now */
 	close(logfd);
@@ -557,7 +578,7 @@ h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t
 	int port = h_parse_listening(line, host);
 	if (port < 0) {
 		snprintf(err, errcap,
-		         "bad startup line: '%s' (want 'listening on http://%s:PORT/')", line,
+		         "bad startup line: '%s' (want 'serving DIR on http://%s:PORT/')", line,
 		         host);
 		h_server_stop(s, 2000);
 		return -1;

@@ -106,19 +106,20 @@ struct h_start {
 	                          * line is read from (becomes s->out_fd); else a
 	                          * pipe */
 	const char *user;        /* run the server as this user, or NULL */
+	const char *cwd;         /* its working directory, or NULL: ours */
 };
 
 /* $SHS_BIN, or NULL. */
 const char *h_bin(void);
 /* Starts SHS_BIN --top-dir ROOT --port 0 [extra...] (extra ends with NULL;
- * may be NULL) with stderr appended to log_path and waits for the exact line
- * "listening on http://127.0.0.1:PORT/". Returns 0, or -1 with err set. The
+ * may be NULL) with stderr appended to log_path and waits for the startup
+ * line "serving ROOT on http://127.0.0.1:PORT/". Returns 0, or -1 with err set. The
  * server gets SIGKILL if the process that started it dies. */
 int h_server_start(struct h_server *s, const char *root, const char *log_path,
                    const char *const *extra, char *err, size_t errcap);
 /* The same with options (h_server_start is this with root, extra and
  * log_path). Waits (15 s, scaled) for the exact line
- * "listening on http://HOST:PORT/" unless o->no_wait. 0, or -1 with err
+ * "serving DIR on http://HOST:PORT/" (h_parse_listening) unless o->no_wait. 0, or -1 with err
  * (the server is then stopped). */
 int h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t errcap);
 /* SIGTERM, then waits up to timeout_ms (SIGKILL after that). Returns the wait
@@ -130,7 +131,9 @@ int h_server_stop_sig(struct h_server *s, int sig, int timeout_ms);
  * (buf then holds what came, NUL-terminated). Reads byte by byte, so
  * nothing after the line is consumed. */
 int h_read_line(int fd, char *buf, size_t cap, int timeout_ms);
-/* The port of exactly "listening on http://HOST:PORT/\n", or -1. */
+/* The port of a startup line, or -1: exactly "serving DIR on
+ * http://HOST:PORT/\n" (the first) or "also on http://HOST:PORT/\n" (the
+ * other listeners), either maybe with " (NOTE)" before the newline. */
 int h_parse_listening(const char *line, const char *host);
 /* waitpid with a deadline: 0 and *status, or -1 on timeout. */
 int h_wait_exit(pid_t pid, int timeout_ms, int *status);
