@@ -40,6 +40,7 @@ struct options {
 	int open_browser; /* --open */
 	int check;        /* --check: validate everything, report, exit */
 	const char *dir_arg; /* the positional DIR (also in cfg.top_dir), or NULL */
+	int port_given;      /* -p/--port: a busy port fails (else the next is tried) */
 };
 
 enum options_result {

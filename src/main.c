@@ -8,10 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,10 +17,14 @@
 #include "log.h"
 #include "net.h"
 #include "options.h"
+#include "preflight.h"
 #include "server.h"
+#include "urls.h"
 #include "workers.h"
 
 #define EXIT_USAGE 2
+/* Ports tried after a busy default port (the last try is any free port). */
+#define PORT_TRIES 10
 
 /* One line on stderr and exit 2. Control characters from the user's own
  * arguments are shown as \xHH so the message stays one line. */
@@ -52,45 +52,6 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char
 	exit(EXIT_USAGE);
 }
 
-/* --dev/--live: the addresses to open in a browser, the LAN ones too when
- * bound to every address. */
-static void
-print_urls(const int *fds, int n)
-{
-	for (int i = 0; i < n; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof ss;
-		if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) != 0)
-			continue;
-		unsigned port =
-		    ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-		                                   : ((struct sockaddr_in *)&ss)->sin_port);
-		int any = ss.ss_family == AF_INET6
-		              ? IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr)
-		              : ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-		if (!any) {
-			char addr[64];
-			if (net_format_addr((struct sockaddr *)&ss, addr, sizeof addr) == 0)
-				printf("  open http://%s/\n", addr);
-			continue;
-		}
-		printf("  open http://localhost:%u/\n", port);
-		struct ifaddrs *ifs;
-		if (getifaddrs(&ifs) != 0)
-			continue;
-		for (struct ifaddrs *a = ifs; a; a = a->ifa_next) {
-			if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET ||
-			    (a->ifa_flags & IFF_LOOPBACK))
-				continue;
-			char ip[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, &((struct sockaddr_in *)a->ifa_addr)->sin_addr, ip,
-			          sizeof ip);
-			printf("  on your network: http://%s:%u/\n", ip, port);
-		}
-		freeifaddrs(ifs);
-	}
-}
-
 /* Each connection needs a socket and an open file at most; ask for the hard
  * limit so the table size, not the default 1024, is what bounds us. */
 static void
@@ -114,7 +75,9 @@ listen_error(const char *host, int port, int err)
 {
 	switch (err) {
 	case EADDRINUSE:
-		die_usage("port %d is in use on %s", port, host);
+		die_usage("port %d is in use on %s (choose another with -p PORT, or -p 0 for any "
+		          "free port)",
+		          port, host);
 	case EACCES:
 		die_usage("permission denied to listen on port %d", port);
 	case EINVAL:
@@ -124,23 +87,6 @@ listen_error(const char *host, int port, int err)
 	default:
 		die_usage("cannot listen on %s port %d: %s", host, port, strerror(err));
 	}
-}
-
-/* --chroot=DIR must contain the top dir: its fd stays open across the
- * chroot, and a top dir outside the jail would be a way out of it. Both
- * are resolved (the top dir may be relative, either may be a symlink). */
-static void
-check_chroot_contains(const char *chroot_dir, const char *top_dir)
-{
-	char jail[PATH_MAX], top[PATH_MAX];
-	if (!realpath(chroot_dir, jail))
-		die_usage("--chroot '%s': %s", chroot_dir, strerror(errno));
-	if (!realpath(top_dir, top))
-		die_usage("top dir '%s': %s", top_dir, strerror(errno));
-	size_t n = strlen(jail);
-	if (strcmp(jail, "/") != 0 &&
-	    !(strncmp(top, jail, n) == 0 && (top[n] == '\0' || top[n] == '/')))
-		die_usage("--chroot '%s' does not contain the top dir '%s'", chroot_dir, top_dir);
 }
 
 /* What the startup steps hand on to each other. One static instance: the
@@ -159,7 +105,9 @@ struct startup {
 	struct accesslog alog;
 	struct server srv;
 	struct workers ws;
-	int worker; /* this worker's index, or -1 in the master or the only process */
+	int worker;        /* this worker's index, or -1 in the master or the only process */
+	const char *label; /* the top dir as the startup line shows it */
+	char moved[32];    /* "8080 is in use" when the default port was taken */
 };
 
 /* Parses and checks the command line and sets the log level. Returns 1 when
@@ -206,28 +154,63 @@ detach(struct startup *st, int *exit_status)
 }
 
 /* No directory given: ./public when there is one (the sample site's
- * place), else the current directory, as http-server does. */
+ * place), else the current directory, as http-server does; the startup
+ * line says which. A directory given is shown as given. */
 static void
-default_top_dir(struct server_config *cfg)
+default_top_dir(struct startup *st)
 {
+	struct server_config *cfg = &st->opts.cfg;
+	st->label = cfg->top_dir;
 	if (cfg->top_dir)
 		return;
 	struct stat sb;
-	cfg->top_dir = stat("./public", &sb) == 0 && S_ISDIR(sb.st_mode) ? "./public" : ".";
+	int public = stat("./public", &sb) == 0 && S_ISDIR(sb.st_mode);
+	cfg->top_dir = public ? "./public" : ".";
+	st->label = public ? "./public" : "./ (no ./public here)";
 }
 
 static void
 open_top_dir(struct startup *st)
 {
 	struct options *o = &st->opts;
-	default_top_dir(&o->cfg);
+	default_top_dir(st);
 	const char *top_dir = o->cfg.top_dir;
 	st->rootfd = open(top_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (st->rootfd < 0)
 		die_usage("top dir '%s': %s", top_dir,
 		          errno == ENOTDIR ? "not a directory" : strerror(errno));
-	if (o->chroot_dir && !o->chroot_top)
-		check_chroot_contains(o->chroot_dir, top_dir);
+	char err[1024];
+	if (o->chroot_dir && !o->chroot_top &&
+	    preflight_chroot(o->chroot_dir, top_dir, err, sizeof err) < 0)
+		die_usage("%s", err);
+}
+
+/* One listener: a socket, or one per worker. Returns 0 or -errno. */
+static int
+listen_group(const char *host, int port, unsigned nw, int *group)
+{
+	int r = nw == 1 ? (group[0] = net_listen(host, port, 4096))
+	                : net_listen_group(host, port, 4096, group, nw);
+	return r < 0 ? r : 0;
+}
+
+/* The default port (no -p, --port or --listen) is a guess, not a demand:
+ * when it is taken, the next free one of the few after it (then any free
+ * port) serves, as `serve` does, and the startup line says so. A port the
+ * user chose still fails (listen_error). */
+static int
+listen_default(struct startup *st, int *group)
+{
+	struct options_listen *l = &st->opts.listens[0];
+	int want = l->port, r = listen_group(l->host, want, st->opts.workers, group);
+	for (int i = 1; r == -EADDRINUSE && i <= PORT_TRIES; i++) {
+		int port = i < PORT_TRIES && want + i <= 65535 ? want + i : 0;
+		if ((r = listen_group(l->host, port, st->opts.workers, group)) == 0) {
+			l->port = port;
+			snprintf(st->moved, sizeof st->moved, "%d is in use", want);
+		}
+	}
+	return r;
 }
 
 /* Fills st->lfds: the sockets systemd passed, then our own --listen
@@ -242,6 +225,7 @@ open_listeners(struct startup *st)
 	int na = socket_activation_fds(act, SHS_MAX_LISTENERS);
 	if (na < 0)
 		die_usage("sockets passed by systemd (LISTEN_FDS): %s", strerror(-na));
+	int guessed = na == 0 && o->nlistens == 0 && !o->port_given;
 	if (na == 0 && o->nlistens == 0) {
 		o->listens[0].port = cfg->port;
 		snprintf(o->listens[0].host, sizeof o->listens[0].host, "%s", cfg->host);
@@ -261,11 +245,9 @@ open_listeners(struct startup *st)
 				group[w] = act[k];
 		} else {
 			const char *host = o->listens[k - na].host;
-			int port = o->listens[k - na].port, r;
-			if (nw == 1)
-				r = group[0] = net_listen(host, port, 4096);
-			else
-				r = net_listen_group(host, port, 4096, group, nw);
+			int port = o->listens[k - na].port;
+			int r = guessed ? listen_default(st, group)
+			                : listen_group(host, port, nw, group);
 			if (r < 0)
 				listen_error(host, port, -r);
 		}
@@ -351,21 +333,44 @@ announce(struct startup *st)
 	if (geteuid() == 0 && !o->user)
 		log_warn("running as root without --user; consider --user www-data%s",
 		         o->chroot_dir ? " (root can leave a chroot)" : "");
+	int first = 1;
 	for (unsigned i = 0; i < st->nl; i++) {
 		/* -q hides the startup line, except for a port the kernel
-		 * chose (--port 0): nothing else would tell it. */
-		int chosen = i >= st->na && o->listens[i - st->na].port == 0;
-		char addr[64];
-		if ((!cfg->quiet || chosen) && net_local_addr(st->lfds[i], addr, sizeof addr) == 0)
-			printf("listening on http://%s/\n", addr);
+		 * chose (--port 0) or we did (the default was taken):
+		 * nothing else would tell it. */
+		int chosen = i >= st->na && (o->listens[i - st->na].port == 0 || st->moved[0]);
+		if ((!cfg->quiet || chosen) &&
+		    urls_print_listener(stdout, first, st->label, st->lfds[i],
+		                        i == st->na && st->moved[0] ? st->moved : NULL) == 0)
+			first = 0;
 	}
 	if (!cfg->quiet && cfg->dev)
-		print_urls(st->lfds, (int)st->nl);
+		urls_print_dev(stdout, st->lfds, st->nl);
+	/* Best effort: no browser (a server, ssh) is no reason to stop. */
+	char url[96];
+	if (o->open_browser && urls_first(st->lfds, st->nl, url, sizeof url) == 0)
+		(void)urls_open_browser(url);
 	fflush(stdout);
 	int r;
 	if (o->daemonize && (r = daemon_ready(&st->handoff, cfg->error_log != NULL)) < 0)
 		die_usage("cannot detach: /dev/null: %s", strerror(-r));
 	notify_systemd("READY=1");
+}
+
+/* --check: every startup step that can fail, in a start's order and with
+ * its messages, but nothing that serves, detaches or stays behind (the
+ * listeners are bound, then closed at exit); then one line of what a start
+ * would do (check.c). A failure exits 2 in die_usage. */
+static int
+check_only(struct startup *st)
+{
+	char err[1024];
+	open_top_dir(st);
+	open_listeners(st);
+	struct preflight_listeners l = {st->lfds, st->nl, st->na, st->moved[0] ? st->moved : NULL};
+	if (preflight_config(stdout, &st->opts, st->rootfd, &l, err, sizeof err) < 0)
+		die_usage("%s", err);
+	return 0;
 }
 
 /* The --workers master: restarts workers until shutdown. Returns 1 when
@@ -429,7 +434,11 @@ main(int argc, char **argv)
 	    .worker = -1,
 	};
 	int status = 0;
-	if (parse_args(argc, argv, &st.opts, &status) || detach(&st, &status))
+	if (parse_args(argc, argv, &st.opts, &status))
+		return status;
+	if (st.opts.check)
+		return check_only(&st);
+	if (detach(&st, &status))
 		return status;
 	open_top_dir(&st);
 	open_listeners(&st);

@@ -322,6 +322,7 @@ set_value(struct options *o, int opt, const char *arg, char *err, size_t errcap)
 		if ((v = optval_number(arg, 0, 65535)) < 0)
 			return fail(err, errcap, "invalid port '%s' (expected 0 to 65535)", arg);
 		c->port = (int)v;
+		o->port_given = 1;
 		break;
 	case OPT_HOST:
 		c->host = arg;

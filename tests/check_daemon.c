@@ -207,7 +207,7 @@ d_server_fail(struct d_server *s, const char *what)
 
 /* Starts SHS_BIN with exactly args (plus env, and listen_fd > 0 passed as
  * systemd would); unless no_wait, its first line must be
- * "listening on http://127.0.0.1:PORT/". */
+ * "serving DIR on http://127.0.0.1:PORT/". */
 static void
 d_server_start_ex(struct d_server *s, const struct d_env *e, const char *const *args,
                   const char *const *env, int listen_fd, int no_wait)
@@ -310,7 +310,7 @@ d_daemon_start(struct d_daemon *d, const char *const *args, const char *pidfile,
 	ck_assert_msg(r.ms < h_ms(3000), "--daemon took %ld ms to return", r.ms);
 	d->port = h_parse_listening(r.out, "127.0.0.1");
 	ck_assert_msg(d->port > 0,
-	              "before returning, --daemon should print exactly 'listening on "
+	              "before returning, --daemon should print exactly 'serving DIR on "
 	              "http://127.0.0.1:PORT/\\n'; stdout had '%s'",
 	              r.out);
 	ck_assert_msg(pf != NULL, "pidfile %s: %s", pidfile, strerror(errno));

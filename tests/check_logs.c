@@ -382,7 +382,7 @@ START_TEST(test_daemon_chroot_detaches)
 	}
 	pid_t pid = read_pid(pidfile);
 	int port = -1;
-	(void)sscanf(r.out, "listening on http://127.0.0.1:%d/", &port);
+	port = h_parse_listening(r.out, "127.0.0.1");
 	int served = rc == 0 && port > 0 ? get_status(port, "/x.txt") : -1;
 	char link[PATH_MAX] = "";
 	char proc[64];

@@ -1324,7 +1324,7 @@ START_TEST(test_cli_quiet_port_0)
 	const char *quiet[] = {"-q", "--no-access-log", NULL};
 	struct h_server s;
 	char err[512];
-	/* h_server_start waits for exactly "listening on http://127.0.0.1:PORT/". */
+	/* h_server_start waits for exactly "serving DIR on http://127.0.0.1:PORT/". */
 	ck_assert_msg(h_server_start(&s, dir, log, quiet, err, sizeof err) == 0, "%s", err);
 	struct h_conn c;
 	h_conn_open(&c, s.port);
