@@ -77,8 +77,8 @@ PY
 port_of() {
 	local i
 	for i in $(seq 1 200); do
-		if grep -q '^listening on http://127.0.0.1:' "$1" 2>/dev/null; then
-			sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$1" | head -n 1
+		if grep -q '^serving .* on http://127.0.0.1:' "$1" 2>/dev/null; then
+			sed -n 's|^serving .* on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$1" | head -n 1
 			return 0
 		fi
 		sleep 0.05

@@ -104,7 +104,7 @@ trap cleanup EXIT
 SRV_PID=$!
 PORT=
 for _ in $(seq 100); do
-	PORT=$(sed -n 's|^listening on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$OUT/logs/server.out")
+	PORT=$(sed -n 's|^serving .* on http://127\.0\.0\.1:\([0-9]*\)/$|\1|p' "$OUT/logs/server.out")
 	[ -n "$PORT" ] && break
 	kill -0 "$SRV_PID" 2>/dev/null || die "the server did not start: $(cat "$OUT/logs/server.log")"
 	sleep 0.1
