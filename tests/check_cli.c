@@ -316,7 +316,7 @@ END_TEST
 START_TEST(test_quiet_port_zero)
 {
 	h_mkdir(base, "site");
-	const char *args[] = {"-q", "-p", "0", "site", NULL};
+	const char *args[] = {"-q", "-p", "0", "site", "--no-access-log", NULL};
 	struct h_server s;
 	int port = start_serving(&s, args, NULL, "site", "127.0.0.1");
 	assert_get(port, "/", NULL);
