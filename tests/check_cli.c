@@ -74,9 +74,11 @@ struct cli {
 };
 
 /* Runs SHS_BIN args in cwd (NULL: base) until it exits (20 s), with env
- * entries added; stdout and stderr into r. */
+ * entries added and listen_fd (> 0) passed as systemd does; stdout and
+ * stderr into r. */
 static void
-run_cli(const char *cwd, const char *const *args, const char *const *env, struct cli *r)
+run_cli_fd(const char *cwd, const char *const *args, const char *const *env, int listen_fd,
+           struct cli *r)
 {
 	char log[4096];
 	path_in("cli.err", log, sizeof log);
@@ -84,6 +86,7 @@ run_cli(const char *cwd, const char *const *args, const char *const *env, struct
 	struct h_server s;
 	struct h_start o = {
 	    .args = args, .log_path = log, .env = env, .no_wait = 1, .cwd = cwd ? cwd : base};
+	o.listen_fd = listen_fd;
 	char err[512];
 	ck_assert_msg(h_server_start_ex(&s, &o, err, sizeof err) == 0, "%s", err);
 	size_t n = 0;
@@ -103,6 +106,12 @@ run_cli(const char *cwd, const char *const *args, const char *const *env, struct
 	snprintf(r->err, sizeof r->err, "%s", e ? e : "");
 	free(e);
 	unlink(log);
+}
+
+static void
+run_cli(const char *cwd, const char *const *args, const char *const *env, struct cli *r)
+{
+	run_cli_fd(cwd, args, env, -1, r);
 }
 
 /* A start that serves: the server, and its first startup line in line. */
@@ -571,6 +580,26 @@ START_TEST(test_check_existing_log)
 }
 END_TEST
 
+/* Under systemd (LISTEN_FDS): the passed socket is what it reports. */
+START_TEST(test_check_systemd)
+{
+	h_write_str(base, "site/a.txt", "a");
+	int port = 0, fd = h_listen_socket(&port);
+	const char *args[] = {"--check", "site", "--no-access-log", NULL};
+	struct cli r;
+	run_cli_fd(NULL, args, NULL, fd, &r);
+	close(fd);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "stderr '%s'", r.err);
+	char *real = realpath(base, NULL), want[4096];
+	snprintf(want, sizeof want,
+	         "top dir %s/site (1 file), listening on 127.0.0.1:%d (from systemd), user %s, "
+	         "access log off, error log stderr\n",
+	         real, port, me());
+	free(real);
+	ck_assert_str_eq(r.out, want);
+}
+END_TEST
+
 /* Each refusal: exit 2, exactly the line a real start prints, nothing on
  * stdout, nothing left behind. */
 START_TEST(test_check_failures)
@@ -671,6 +700,7 @@ cli_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_check_ok, 0, 2);
 	tcase_add_test(tc, test_check_existing_log);
+	tcase_add_test(tc, test_check_systemd);
 	tcase_add_test(tc, test_check_failures);
 	suite_add_tcase(s, tc);
 	return s;
