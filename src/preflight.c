@@ -57,7 +57,9 @@ probe_pidfile(const char *path, char *err, size_t cap)
 	/* F_GETLK asks without taking: a lock held by a live server shows,
 	 * a stale file left by a crash does not (as in pidfile_acquire). */
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	int r = fcntl(fd, F_GETLK, &fl);
+	struct stat sb;
+	int r = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode) ? (errno = EISDIR, -1)
+	                                                   : fcntl(fd, F_GETLK, &fl);
 	int e = errno;
 	close(fd);
 	if (r != 0) {
@@ -94,7 +96,7 @@ probe_log(const char *what, const char *path, int *created, char *err, size_t ca
 }
 
 static int
-probe_identity(const char *user, const char *group, char *err, size_t cap)
+probe_identity(const char *user, const char *group, const char *jail, char *err, size_t cap)
 {
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
@@ -114,6 +116,11 @@ probe_identity(const char *user, const char *group, char *err, size_t cap)
 			return -1;
 		}
 		gid = gr->gr_gid;
+	}
+	/* privileges_drop's order: the names, the chroot, the switch. */
+	if (jail && geteuid() != 0) {
+		snprintf(err, cap, "chroot '%s': %s", jail, strerror(EPERM));
+		return -1;
 	}
 	if ((user || group) && geteuid() != 0 && (uid != geteuid() || gid != getegid())) {
 		snprintf(err, cap, "only root can switch to another user or group");
@@ -268,7 +275,8 @@ preflight_config(FILE *out, const struct options *o, int rootfd,
 	    (alog && probe_log("access log", alog, &acreated, err, cap) < 0) ||
 	    (o->cfg.error_log &&
 	     probe_log("error log", o->cfg.error_log, &ecreated, err, cap) < 0) ||
-	    probe_identity(o->user, o->group, err, cap) < 0)
+	    probe_identity(o->user, o->group, o->chroot_top ? o->cfg.top_dir : o->chroot_dir, err,
+	                   cap) < 0)
 		return -1;
 	char top[PATH_MAX];
 	if (!realpath(o->cfg.top_dir, top))
