@@ -625,8 +625,9 @@ START_TEST(test_check_failures)
 	    {"--check", "site", "-p", "0", "--pidfile", "held.pid", NULL},
 	    {"--check", "site", "-p", "0", "--access-log", "nodir/x.log", NULL},
 	    {"--check", "site", "-p", "0", "--error-log", "nodir/x.log", NULL},
+	    {"--check", "site", "-p", "0", "--pidfile", "site", NULL},
 	};
-	char want[6][512];
+	char want[7][512];
 	snprintf(want[0], sizeof want[0], NAME ": top dir 'missing': No such file or directory\n");
 	snprintf(want[1], sizeof want[1], NAME ": port %d is in use on 127.0.0.1 " BUSY_SUFFIX "\n",
 	         busy_port);
@@ -637,7 +638,8 @@ START_TEST(test_check_failures)
 	         NAME ": access log 'nodir/x.log': No such file or directory\n");
 	snprintf(want[5], sizeof want[5],
 	         NAME ": error log 'nodir/x.log': No such file or directory\n");
-	for (int i = 0; i < 6; i++) {
+	snprintf(want[6], sizeof want[6], NAME ": pidfile site: Is a directory\n");
+	for (int i = 0; i < 7; i++) {
 		char before[4096], after[4096];
 		listing(before, sizeof before);
 		char *pid_before = slurp("held.pid");
