@@ -675,7 +675,8 @@ START_TEST(usage_text)
 	                   "Serve the files of DIR over HTTP/1.1 (default: ./public if it exists, "
 	                   "else .).\n"
 	                   "\n"
-	                   "  -p, --port N               TCP port, 0 picks a free one (default: 8080)\n"
+	                   "  -p, --port N               TCP port, 0 picks a free one (default: 8080,\n"
+	                   "                             or the next free one when 8080 is busy)\n"
 	                   "  -d, --top-dir DIR          directory to serve, the same as DIR\n"
 	                   "  -b, --host ADDR            address to listen on; :: and 0.0.0.0 mean all\n";
 	ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "%s", text);
