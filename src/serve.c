@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "cond.h"
 #include "hash.h"
+#include "health.h"
 #include "http_coding.h"
 #include "listing.h"
 #include "live.h"
@@ -478,6 +479,8 @@ void
 serve_request(const struct site *s, const struct http_request *req, struct reply *r)
 {
 	r->nranges = 0;
+	if (health_respond(s, req, r))
+		return;
 	if (req->method == HTTP_METHOD_UNKNOWN) {
 		reply_error(s, r, 501);
 		return;
