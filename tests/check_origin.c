@@ -163,6 +163,7 @@ START_TEST(etag_same_on_copies)
 	stop_clean(&s1, log);
 	stop_clean(&s2, log);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -205,6 +206,7 @@ START_TEST(etag_same_second_rewrite)
 	h_resp_free(&r);
 	stop_clean(&s, log);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -245,6 +247,7 @@ START_TEST(etag_sidecar_distinct)
 	h_resp_free(&r);
 	stop_clean(&s, log);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -344,6 +347,7 @@ START_TEST(cache_control_every_response)
 	}
 	stop_clean(&s, log);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -412,6 +416,35 @@ START_TEST(health_answers)
 	free(text);
 	stop_clean(&s, log);
 	h_rmtree(base);
+	free(base);
+}
+END_TEST
+
+/* health_matches: the exact path, a query string ignored, nothing else. */
+static const struct {
+	const char *health, *target;
+	int match;
+} health_paths[] = {
+    {"/healthz", "/healthz", 1},
+    {"/healthz", "/healthz?check=1", 1},
+    {"/healthz", "/healthz?", 1},
+    {"/healthz", "/healthz/", 0},
+    {"/healthz", "/healthzz", 0},
+    {"/healthz", "/health", 0},
+    {"/healthz", "/Healthz", 0},
+    {"/healthz", "/%68ealthz", 0}, /* not decoded: a balancer sends it as configured */
+    {"/healthz", "http://h/healthz", 0},
+    {"/", "/", 1},
+    {"/", "/?x", 1},
+    {"/", "/a", 0},
+    {NULL, "/healthz", 0},
+};
+
+START_TEST(health_path_match)
+{
+	const char *t = health_paths[_i].target;
+	ck_assert_int_eq(health_matches(health_paths[_i].health, t, strlen(t)),
+	                 health_paths[_i].match);
 }
 END_TEST
 
@@ -517,6 +550,7 @@ lameduck_run(int workers)
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
 	ck_assert_msg(h_wait_file_contains(log, "stopping: finishing", 0) >= 0, "no graceful stop");
 	h_rmtree(base);
+	free(base);
 }
 
 START_TEST(lameduck_single)
@@ -549,6 +583,7 @@ START_TEST(lameduck_second_signal)
 	s.pid = -1;
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -566,6 +601,7 @@ START_TEST(lameduck_off)
 	ck_assert_msg(strstr(text, "lame duck") == NULL, "%s", text);
 	free(text);
 	h_rmtree(base);
+	free(base);
 }
 END_TEST
 
@@ -587,6 +623,7 @@ origin_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("health");
+	tcase_add_loop_test(tc, health_path_match, 0, sizeof health_paths / sizeof health_paths[0]);
 	tcase_add_test(tc, health_answers);
 	tcase_add_test(tc, lameduck_single);
 	tcase_add_test(tc, lameduck_workers);
