@@ -12,6 +12,7 @@
 #                    restarts without --lameduck (today's figure, to compare)
 #   SOAK_RESTARTS    restarts of each instance, default 2
 #   SOAK_HAPROXY     the haproxy binary, default /usr/sbin/haproxy
+#   SOAK_ARGS        more arguments for each instance (e.g. "--workers 2")
 #   SOAK_RETRY       1 (default): HAProxy retries and redispatches what an
 #                    instance could not take (retries 3, option redispatch,
 #                    retry-on conn-failure empty-response response-timeout);
@@ -89,6 +90,8 @@ start_instance() { # name port
 	local name=$1 port=$2 out=$OUT/$1.out
 	local args=(--top-dir "$OUT/root" --port "$port" --health /healthz)
 	[ "$LAMEDUCK" -gt 0 ] && args+=(--lameduck "$LAMEDUCK")
+	# shellcheck disable=SC2206 # split on purpose
+	args+=(${SOAK_ARGS:-})
 	"$BIN" "${args[@]}" >"$out" 2>>"$OUT/$name.log" &
 	INST_PID[$name]=$!
 	PIDS+=($!)
@@ -118,13 +121,21 @@ wait_status() { # name want secs
 cat >"$OUT/haproxy.cfg" <<EOF
 global
 	maxconn 2000
+	# Errors and state changes to out/haproxy/haproxy.log (-db: stdout).
+	log stdout format raw local0
 
 defaults
 	mode http
+	log global
+	option httplog
+	option dontlog-normal
 	timeout connect 1s
 	timeout client 30s
 	timeout server 30s
 	timeout http-keep-alive 10s
+	# Without it a check times out after "inter" (100 ms): on a loaded
+	# machine the instance left serving everything would flap DOWN too.
+	timeout check 2s
 	# SOAK_RETRY=1: a request the chosen instance could not take (refused,
 	# reset, closed before an answer) goes to the other one: GET is
 	# idempotent.
@@ -224,7 +235,7 @@ done
 
 {
 	echo "## HAProxy in front of two instances: $RESTARTS restarts each," \
-		"lame duck ${LAMEDUCK} s, HAProxy retries $([ "$RETRY" = 1 ] && echo on || echo off)"
+		"lame duck ${LAMEDUCK} s, HAProxy retries $([ "$RETRY" = 1 ] && echo on || echo off)${SOAK_ARGS:+, $SOAK_ARGS}"
 	echo
 	echo "$("$HAPROXY" -v | head -1)"
 	echo
