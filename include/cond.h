@@ -14,11 +14,17 @@
 /* Longest ETag cond_format_etag writes, quotes included. */
 #define COND_ETAG_MAX 64
 
-/* A strong ETag from inode, size and mtime in nanoseconds, so a same-size
- * rewrite within one second still changes it. Costs O(1): no hashing.
- * Writes "\"ino-size-mtimens\"" (hex) plus NUL; returns its length or -1. */
-int cond_format_etag(uint64_t ino, uint64_t size, int64_t mtime_sec, long mtime_nsec, char *dst,
-                     size_t cap);
+/* A strong ETag from size and mtime in nanoseconds: what a copy keeps
+ * (cp -a, rsync -a, tar --format=posix), so instances serving copies of one
+ * tree agree, unlike a tag with the inode (Apache dropped it for this). The
+ * nanoseconds change on a same-size rewrite within one second. A sidecar
+ * (coding "gzip", "br", "zstd") gets the coding in its tag, so a .gz with
+ * the size and mtime of its original still has a tag of its own; NULL for
+ * the identity coding. Costs O(1): no hashing.
+ * Writes "\"size-mtimens\"" or "\"size-mtimens-coding\"" (hex) plus NUL;
+ * returns its length or -1 if cap is too small. */
+int cond_format_etag(uint64_t size, int64_t mtime_sec, long mtime_nsec, const char *coding,
+                     char *dst, size_t cap);
 
 /* Parses an HTTP-date in any of the three formats a recipient must accept
  * (IMF-fixdate, RFC 850, asctime). Returns 0 and sets *t, or -1. */

@@ -37,6 +37,8 @@ struct reply {
 	unsigned head_only : 1;  /* HEAD: headers without the body */
 	/* Set by responders. */
 	unsigned no_cache : 1; /* the head being built gets Cache-Control: no-cache */
+	unsigned no_store : 1; /* ... Cache-Control: no-store (wins over no_cache) */
+	unsigned no_log : 1;   /* not for the access log (--health's answers) */
 	unsigned sse : 1;      /* the answer opens an event stream */
 
 	/* The head (and a small built-in body after it) in a buffer the
@@ -99,9 +101,12 @@ void reply_head_with_body(const struct site *s, struct reply *r, struct resp_buf
 /* Cache-Control, the Connection header (when the default does not say it)
  * and the blank line. Every response head but reply_overflow's ends here,
  * and this is the only place that writes Cache-Control (one per response):
- *   - "no-cache" if the responder set r->no_cache (listings, the event
- *     stream, --live pages with the script, their 304s);
+ *   - "no-store" if the responder set r->no_store (--health);
+ *   - else "no-cache" if the responder set r->no_cache (listings, the
+ *     event stream, --live pages with the script, their 304s);
  *   - else --cache-control VALUE on 200, 206 and 304 (files);
+ *   - else --error-cache-control VALUE on every other 3xx, 4xx and 5xx
+ *     (redirects, errors, 416);
  *   - else "no-cache" with --dev or --live (errors, redirects, files,
  *     304s), so a browser never runs a stale script after a reload;
  *   - else none. */

@@ -51,13 +51,16 @@ struct server {
 	unsigned active;
 	struct timer_queue timers[TIMER_COUNT];
 	struct timer_node *timer_nodes; /* max_conns of them */
-	struct pool pool;       /* request buffers (struct conn_io), borrowed per request */
-	uint64_t pool_next_ms;  /* when pool_trim wants to look again */
+	struct pool pool;               /* request buffers (struct conn_io), borrowed per request */
+	uint64_t pool_next_ms;          /* when pool_trim wants to look again */
 
 	int spare_fd;      /* kept open to shed a client cleanly on EMFILE */
 	int accept_paused; /* accept hit a limit; retry when a slot frees */
 	int stopping;      /* SIGTERM/SIGINT seen: finishing in-flight responses */
 	int stop_now;      /* SIGQUIT or a second signal: leave the loop at once */
+	/* Lame duck (site.lameduck set): until this time --health says 503
+	 * and everything else is served; then server_begin_stop. */
+	uint64_t lameduck_end_ms;
 	uint64_t stop_deadline_ms;
 
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
@@ -87,6 +90,20 @@ int server_init(struct server *srv, const struct server_config *cfg, const int *
 /* Runs the loop until a SIGTERM/SIGINT shutdown completes. Returns the exit
  * status for main (0 for a clean stop). */
 int server_run(struct server *srv);
+
+/* Lame duck, what SIGTERM/SIGINT start when cfg->lameduck_ms > 0: for
+ * that long the --health path answers 503 (so a balancer's checks take the
+ * instance out) while every other request is served and new connections
+ * are accepted; then server_begin_stop. A stop signal meanwhile stops at
+ * once. With lameduck_ms 0 it is server_begin_stop. Called again, or while
+ * stopping, it does nothing. An on-line upgrade's old generation calls it
+ * before it retires, so the same drain applies. */
+void server_begin_lameduck(struct server *srv);
+
+/* The graceful stop: close the listeners and idle connections, finish the
+ * responses in flight (at most SHS_SHUTDOWN_GRACE_MS), then server_run
+ * returns. Ends a lame duck. */
+void server_begin_stop(struct server *srv);
 
 void server_free(struct server *srv);
 

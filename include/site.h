@@ -28,6 +28,7 @@ struct site {
 	const char *head_prefix; /* "Server: ...\r\nDate: ...\r\n" and --header lines */
 	size_t head_prefix_len;
 	const char *boundary; /* multipart/byteranges, random per process */
+	int lameduck;         /* lame duck (server_begin_lameduck): --health says 503 */
 };
 
 #endif

@@ -15,14 +15,16 @@
 #include "config.h"
 
 struct workers {
-	unsigned n;       /* workers */
-	unsigned nl;      /* listening sockets per worker */
-	int *fds;         /* fds[w * nl + k]: listener k of worker w */
-	int ready_rd;     /* a byte per worker that got through server_init */
-	int ready_wr;     /* the workers' end */
-	int sig_fd;       /* the master's signalfd */
-	int stopping;     /* a stop signal came: do not restart */
-	uint64_t kill_ms; /* when stopping: SIGKILL whoever is left at this time */
+	unsigned n;           /* workers */
+	unsigned nl;          /* listening sockets per worker */
+	int *fds;             /* fds[w * nl + k]: listener k of worker w */
+	int ready_rd;         /* a byte per worker that got through server_init */
+	int ready_wr;         /* the workers' end */
+	int sig_fd;           /* the master's signalfd */
+	int stopping;         /* a stop signal came: do not restart */
+	uint64_t kill_ms;     /* when stopping: SIGKILL whoever is left at this time */
+	unsigned lameduck_ms; /* --lameduck: a stop signal gives the workers this
+	                       * much more before the SIGKILL (set after start) */
 	struct worker {
 		pid_t pid;           /* 0: not running */
 		uint64_t start_ms;   /* when it was forked */

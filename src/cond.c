@@ -5,12 +5,12 @@
 #include <string.h>
 
 int
-cond_format_etag(uint64_t ino, uint64_t size, int64_t mtime_sec, long mtime_nsec, char *dst,
+cond_format_etag(uint64_t size, int64_t mtime_sec, long mtime_nsec, const char *coding, char *dst,
                  size_t cap)
 {
 	uint64_t ns = (uint64_t)mtime_sec * 1000000000u + (uint64_t)mtime_nsec;
-	int n = snprintf(dst, cap, "\"%llx-%llx-%llx\"", (unsigned long long)ino,
-	                 (unsigned long long)size, (unsigned long long)ns);
+	int n = snprintf(dst, cap, "\"%llx-%llx%s%s\"", (unsigned long long)size,
+	                 (unsigned long long)ns, coding ? "-" : "", coding ? coding : "");
 	return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 

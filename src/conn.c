@@ -45,7 +45,7 @@ static void
 log_access(struct conn *c)
 {
 	struct accesslog *log = &c->srv->access_log;
-	if (log->fd < 0 || !c->io || c->io->rp.status == 0)
+	if (log->fd < 0 || !c->io || c->io->rp.status == 0 || c->io->rp.no_log)
 		return;
 	struct accesslog_entry e = {
 	    .peer = c->peer.sa.sa_family ? &c->peer.sa : NULL,

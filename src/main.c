@@ -381,6 +381,7 @@ supervise(struct startup *st, int *status)
 {
 	struct server_config *cfg = &st->opts.cfg;
 	log_info("%u workers running", st->nw);
+	st->ws.lameduck_ms = cfg->lameduck_ms; /* the stop waits for the workers' lame duck */
 	st->worker = workers_supervise(&st->ws, cfg->error_log, status);
 	if (st->worker >= 0)
 		return 0;

@@ -19,6 +19,8 @@ reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, i
 	r->http10 = http10 != 0;
 	r->head_only = head_only != 0;
 	r->no_cache = 0;
+	r->no_store = 0;
+	r->no_log = 0;
 	r->sse = 0;
 	r->buf = buf;
 	r->cap = cap;
@@ -85,13 +87,22 @@ static const char *
 cache_control(const struct site *s, const struct reply *r)
 {
 	const struct server_config *cfg = s->cfg;
+	if (r->no_store)
+		return "no-store";
 	if (r->no_cache)
 		return "no-cache";
+	/* 304 belongs with the file it revalidates: a cache refreshes its
+	 * stored 200 with the 304's Cache-Control (RFC 9111 4.3.4). */
 	int file = r->status == 200 || r->status == 206 || r->status == 304;
 	if (file && cfg->cache_control)
 		return cfg->cache_control;
+	/* Redirects and errors (416 too: it says nothing lasting about the
+	 * file) have their own lifetime, or a cache picks one itself. */
+	if (r->status >= 300 && !file && cfg->error_cache_control)
+		return cfg->error_cache_control;
 	/* --dev / --live: an edit must show on the next load, so nothing
-	 * may come from a heuristic cache (a script, a 404, a 301). */
+	 * may come from a heuristic cache (a script, a 404, a 301). An
+	 * explicit --cache-control / --error-cache-control wins, as above. */
 	if (cfg->dev)
 		return "no-cache";
 	return NULL;
@@ -103,7 +114,7 @@ reply_end_headers(const struct site *s, struct reply *r, struct resp_buf *b)
 	const char *cc = cache_control(s, r);
 	if (cc)
 		resp_header(b, "Cache-Control", cc);
-	r->no_cache = 0;
+	r->no_cache = r->no_store = 0;
 	if (!r->keep_alive)
 		resp_header(b, "Connection", "close");
 	else if (r->http10)
@@ -115,7 +126,7 @@ void
 reply_plan(struct reply *r, int status, size_t head_len, int fd, off_t first, off_t end)
 {
 	r->status = status;
-	r->no_cache = 0;
+	r->no_cache = r->no_store = 0;
 	r->len = head_len;
 	r->head_len = head_len;
 	r->fd = -1;

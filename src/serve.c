@@ -12,6 +12,7 @@
 #include "cache.h"
 #include "cond.h"
 #include "hash.h"
+#include "health.h"
 #include "http_coding.h"
 #include "listing.h"
 #include "live.h"
@@ -134,8 +135,8 @@ static int
 format_validators(const struct stat *st, struct reply_file *fi)
 {
 	fi->etag_len = 0;
-	int n = cond_format_etag((uint64_t)st->st_ino, (uint64_t)st->st_size, st->st_mtim.tv_sec,
-	                         st->st_mtim.tv_nsec, fi->etag, sizeof fi->etag);
+	int n = cond_format_etag((uint64_t)st->st_size, st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	                         fi->encoding, fi->etag, sizeof fi->etag);
 	if (n < 0 || resp_format_date(st->st_mtim.tv_sec, fi->modified, sizeof fi->modified) < 0)
 		return -1;
 	fi->etag_len = (size_t)n;
@@ -478,6 +479,8 @@ void
 serve_request(const struct site *s, const struct http_request *req, struct reply *r)
 {
 	r->nranges = 0;
+	if (health_respond(s, req, r))
+		return;
 	if (req->method == HTTP_METHOD_UNKNOWN) {
 		reply_error(s, r, 501);
 		return;

@@ -180,9 +180,13 @@ tick_live_streams(struct server *srv)
 		streams_broadcast(srv, msg, len);
 }
 
-static void
-begin_stop(struct server *srv)
+void
+server_begin_stop(struct server *srv)
 {
+	if (srv->stopping)
+		return;
+	srv->lameduck_end_ms = 0;
+	srv->site.lameduck = 0;
 	log_info("stopping: finishing %u connection(s)", srv->active);
 	srv->stopping = 1;
 	srv->stop_deadline_ms = srv->now_ms + SHS_SHUTDOWN_GRACE_MS;
@@ -204,6 +208,23 @@ begin_stop(struct server *srv)
 	}
 }
 
+void
+server_begin_lameduck(struct server *srv)
+{
+	if (srv->stopping || srv->site.lameduck)
+		return;
+	unsigned ms = srv->cfg->lameduck_ms;
+	if (ms == 0) {
+		server_begin_stop(srv);
+		return;
+	}
+	const char *health = srv->cfg->health_path;
+	log_info("lame duck: %s%s for %g s, then stopping", health ? "failing " : "serving",
+	         health ? health : "", ms / 1000.0);
+	srv->site.lameduck = 1;
+	srv->lameduck_end_ms = srv->now_ms + ms;
+}
+
 /* 1 to go on, 0 to stop now. */
 static int
 handle_signals(struct server *srv)
@@ -220,11 +241,11 @@ handle_signals(struct server *srv)
 		}
 		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM)
 			continue;
-		if (srv->stopping) {
+		if (srv->stopping || srv->site.lameduck) {
 			log_warn("second signal: stopping now");
 			return 0;
 		}
-		begin_stop(srv);
+		server_begin_lameduck(srv);
 	}
 	return 1;
 }
@@ -389,6 +410,8 @@ wait_time(const struct server *srv)
 			next = timer_due(srv, k);
 	if (srv->stopping && srv->stop_deadline_ms < next)
 		next = srv->stop_deadline_ms;
+	if (srv->site.lameduck && srv->lameduck_end_ms < next)
+		next = srv->lameduck_end_ms;
 	if (srv->live_next_ms < next)
 		next = srv->live_next_ms;
 	if (accept_shed_report_due() < next)
@@ -471,6 +494,8 @@ server_run(struct server *srv)
 		run_ready(srv);
 		tick_live_streams(srv);
 		expire_timers(srv);
+		if (srv->site.lameduck && srv->now_ms >= srv->lameduck_end_ms)
+			server_begin_stop(srv);
 		accept_shed_note(ACCEPT_SHED_NO_BUFFERS, pool_refused(&srv->pool));
 		accept_shed_report(srv->now_ms, 0);
 		srv->pool_next_ms = pool_trim(&srv->pool, srv->now_ms);

@@ -255,7 +255,9 @@ begin_stop(struct workers *ws, int sig)
 			if (ws->fds[i] >= 0)
 				close(ws->fds[i]); /* a shared fd twice: EBADF, harmless */
 		ws->stopping = 1;
-		ws->kill_ms = now_ms() + KILL_AFTER_MS;
+		/* SIGTERM/SIGINT put each worker in lame duck first. */
+		int lame = sig == SIGTERM || sig == SIGINT;
+		ws->kill_ms = now_ms() + KILL_AFTER_MS + (lame ? ws->lameduck_ms : 0);
 	}
 	signal_all(ws, sig);
 }

@@ -26,5 +26,6 @@ Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, lis
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 Suite *cli_suite(void);        /* tests/check_cli.c: the command line and --check, real binary */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
+Suite *origin_suite(void);    /* tests/check_origin.c: issue 17 (ETags, Cache-Control, health, lame duck) */
 
 #endif
