@@ -45,6 +45,11 @@ struct reply {
 	char *buf;
 	size_t cap, len, head_len;
 
+	/* _headers lines for this response (rules.c), kept at the end of buf
+	 * with cap lowered below them; extra_cc replaces the Cache-Control. */
+	const char *extra, *extra_cc;
+	size_t extra_len;
+
 	/* Then the body, in this order: a cached body (a reference held on
 	 * entry), then fd's bytes [off, end). */
 	struct cache_entry *entry;

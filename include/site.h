@@ -16,6 +16,7 @@
 
 struct cache;
 struct live_state;
+struct rules;
 
 struct site {
 	const struct server_config *cfg;
@@ -28,6 +29,7 @@ struct site {
 	const char *head_prefix; /* "Server: ...\r\nDate: ...\r\n" and --header lines */
 	size_t head_prefix_len;
 	const char *boundary; /* multipart/byteranges, random per process */
+	const struct rules *rules; /* _redirects and _headers (rules.h), or NULL when off */
 };
 
 #endif
