@@ -21,8 +21,9 @@ match_path(const struct rules *rs, const struct rules_pat *p, const char *path, 
 		const struct rules_seg *s = &rs->segs[p->seg0 + k];
 		if (s->kind == RULES_SEG_SPLAT) {
 			if (caps) {
-				caps->splat = path + i;
-				caps->splat_len = len - i;
+				size_t at = i > len ? len : i; /* "/news/ *" matches "news" */
+				caps->splat = path + at;
+				caps->splat_len = len - at;
 				caps->has_splat = 1;
 			}
 			return 1;
