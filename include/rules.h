@@ -182,10 +182,12 @@ long rules_target(const struct rules *rs, const struct rules_redirect *r,
 /* The headers the matching blocks set for path, merged (later blocks add to
  * a name with ", "; "! Name" drops what earlier blocks set), rendered as
  * "Name: value\r\n" lines into dst, except Cache-Control, whose value goes
- * to cc (NUL-terminated; "" when none). Returns the length of the lines,
- * or -1 if they do not fit. */
+ * to cc (NUL-terminated; "" when none). *lines_len of them are to be sent;
+ * after them come the names "! Name" removed, as "Name:\r\n" lines, so
+ * the reply can drop a --header line of that name too. Returns the length
+ * of both, or -1 if they do not fit. */
 long rules_render_headers(const struct rules *rs, const char *path, size_t len, char *dst,
-                          size_t cap, char *cc, size_t cc_cap);
+                          size_t cap, size_t *lines_len, char *cc, size_t cc_cap);
 
 /* ---- rules.c ---- */
 

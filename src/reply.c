@@ -22,7 +22,7 @@ reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, i
 	r->no_cache = 0;
 	r->sse = 0;
 	r->extra = r->extra_cc = NULL;
-	r->extra_len = 0;
+	r->extra_len = r->extra_drop_len = 0;
 	r->buf = buf;
 	r->cap = cap;
 	r->len = r->head_len = 0;
@@ -84,16 +84,16 @@ static void
 add_prefix(const struct site *s, const struct reply *r, struct resp_buf *b)
 {
 	const char *p = s->head_prefix;
-	size_t n = s->head_prefix_len;
-	for (size_t i = 0; i < n && r->extra_len;) {
+	size_t n = s->head_prefix_len, set = r->extra_len + r->extra_drop_len;
+	for (size_t i = 0; i < n && set;) {
 		const char *eol = memchr(p + i, '\n', n - i);
 		size_t e = eol ? (size_t)(eol - p) + 1 : n;
 		const char *colon = memchr(p + i, ':', e - i);
-		if (!colon || !sets_field(r->extra, r->extra_len, p + i, (size_t)(colon - p) - i))
+		if (!colon || !sets_field(r->extra, set, p + i, (size_t)(colon - p) - i))
 			resp_add(b, p + i, e - i);
 		i = e;
 	}
-	if (!r->extra_len)
+	if (!set)
 		resp_add(b, p, n);
 }
 

@@ -168,7 +168,9 @@ static void
 attach_headers(const struct site *s, struct reply *r, const char *path, size_t len)
 {
 	char lines[RULES_REPLY_BYTES], cc[256];
-	long n = rules_render_headers(s->rules, path, len, lines, sizeof lines, cc, sizeof cc);
+	size_t send;
+	long n =
+	    rules_render_headers(s->rules, path, len, lines, sizeof lines, &send, cc, sizeof cc);
 	if (n < 0) {
 		log_warn("_headers: the headers for /%.*s do not fit; none sent", (int)len, path);
 		return;
@@ -180,7 +182,8 @@ attach_headers(const struct site *s, struct reply *r, const char *path, size_t l
 	char *tail = r->buf + r->cap;
 	memcpy(tail, lines, (size_t)n);
 	r->extra = tail;
-	r->extra_len = (size_t)n;
+	r->extra_len = send;
+	r->extra_drop_len = (size_t)n - send;
 	if (cc_n) {
 		memcpy(tail + n, cc, cc_n);
 		r->extra_cc = tail + n;

@@ -306,13 +306,15 @@ merge_block(void *ctx, const struct rules_block *b)
 	struct merge *m = ctx;
 	for (uint32_t i = 0; i < b->nhdr; i++) {
 		const struct rules_header *h = &m->rs->headers[b->hdr0 + i];
-		if (h->remove) {
+		if (h->remove)
 			for (unsigned k = 0; k < m->n; k++)
 				if (same_name(m->rs, m->e[k].h, h))
 					m->e[k].dead = 1;
-		} else if (m->n < RULES_REPLY_HEADERS_MAX) {
+		/* A removal stays as an entry of its own: it also drops a
+		 * --header line of that name (see rules.h). */
+		if (m->n < RULES_REPLY_HEADERS_MAX) {
 			m->e[m->n].h = h;
-			m->e[m->n++].dead = 0;
+			m->e[m->n++].dead = h->remove;
 		} else {
 			m->overflow = 1;
 		}
@@ -332,10 +334,11 @@ put(char *dst, size_t cap, size_t *w, const char *s, size_t n)
 
 long
 rules_render_headers(const struct rules *rs, const char *path, size_t len, char *dst, size_t cap,
-                     char *cc, size_t cc_cap)
+                     size_t *lines_len, char *cc, size_t cc_cap)
 {
 	struct merge m = {.rs = rs};
 	cc[0] = '\0';
+	*lines_len = 0;
 	rules_each_block(rs, path, len, merge_block, &m);
 	if (m.overflow)
 		return -1;
@@ -368,6 +371,13 @@ rules_render_headers(const struct rules *rs, const char *path, size_t len, char 
 		else if (put(d, dcap, &w, "\r\n", 2) != 0)
 			return -1;
 	}
+	/* Then the names removed, as "Name:\r\n", for the prefix filter. */
+	*lines_len = w;
+	for (unsigned i = 0; i < m.n; i++)
+		if (m.e[i].h->remove &&
+		    (put(dst, cap, &w, STR(rs, m.e[i].h->name), m.e[i].h->name.len) != 0 ||
+		     put(dst, cap, &w, ":\r\n", 3) != 0))
+			return -1;
 	if (cap)
 		dst[w] = '\0';
 	return (long)w;

@@ -708,6 +708,10 @@ rules_parse(struct rules *rs, enum rules_file which, const char *text, size_t le
             rules_report_fn report, void *ctx)
 {
 	rs->present[which] = 1;
+	/* The arena always exists once parsing starts: empty keys ("/")
+	 * point into it too. */
+	if (!rs->arena && OOM(keep(rs, "", 0)))
+		return -ENOMEM;
 	int in_block = 0;
 	unsigned lineno = 0;
 	for (size_t i = 0; i < len;) {

@@ -341,14 +341,17 @@ static const char header_rules[] = "/*\n"
 
 static const struct render_case {
 	const char *path;
-	const char *lines, *cc;
+	const char *lines, *cc; /* lines: sent, then the names removed */
+	size_t send;            /* how much of lines is sent */
 } render_cases[] = {
-    {"", "X-Frame-Options: DENY\r\nX-Root: yes\r\n", "public, max-age=60"},
-    {"page.html", "X-Frame-Options: DENY\r\n", "public, max-age=60"},
-    {"assets/app.js", "X-Frame-Options: DENY\r\nX-Multi: a, b\r\n", "max-age=31536000, immutable"},
-    {"assets/private/x", "", "max-age=31536000, immutable"},
-    {"blog/hello", "X-Frame-Options: DENY, SAMEORIGIN\r\n", "public, max-age=60"},
-    {"blog/hello/more", "X-Frame-Options: DENY\r\n", "public, max-age=60"},
+    {"", "X-Frame-Options: DENY\r\nX-Root: yes\r\n", "public, max-age=60", 36},
+    {"page.html", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23},
+    {"assets/app.js", "X-Frame-Options: DENY\r\nX-Multi: a, b\r\nCache-Control:\r\n",
+     "max-age=31536000, immutable", 38},
+    {"assets/private/x", "Cache-Control:\r\nX-Frame-Options:\r\nX-Multi:\r\n",
+     "max-age=31536000, immutable", 0},
+    {"blog/hello", "X-Frame-Options: DENY, SAMEORIGIN\r\n", "public, max-age=60", 35},
+    {"blog/hello/more", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23},
 };
 
 START_TEST(test_render)
@@ -359,15 +362,17 @@ START_TEST(test_render)
 	parse(&rs, RULES_HEADERS, header_rules, &rep);
 	ck_assert_str_eq(rep.text, "");
 	char lines[RULES_REPLY_BYTES], cc[256];
-	long n =
-	    rules_render_headers(&rs, c->path, strlen(c->path), lines, sizeof lines, cc, sizeof cc);
+	size_t send;
+	long n = rules_render_headers(&rs, c->path, strlen(c->path), lines, sizeof lines, &send, cc,
+	                              sizeof cc);
 	ck_assert_int_eq(n, (long)strlen(c->lines));
 	ck_assert_str_eq(lines, c->lines);
 	ck_assert_str_eq(cc, c->cc);
+	ck_assert_uint_eq(send, c->send);
 	/* Too small a buffer: -1, not a cut header. */
 	if (n > 0)
 		ck_assert_int_eq(rules_render_headers(&rs, c->path, strlen(c->path), lines,
-		                                      (size_t)n, cc, sizeof cc),
+		                                      (size_t)n, &send, cc, sizeof cc),
 		                 -1);
 	rules_free(&rs);
 }
@@ -457,8 +462,9 @@ START_TEST(test_fuzz_lines)
 				if (r)
 					(void)rules_target(&rs, r, &caps, query, qn, to, sizeof to);
 				char lines_buf[RULES_REPLY_BYTES], cc[64];
+				size_t send;
 				(void)rules_render_headers(&rs, path, pn, lines_buf,
-				                           sizeof lines_buf, cc, sizeof cc);
+				                           sizeof lines_buf, &send, cc, sizeof cc);
 			}
 			rules_free(&rs);
 		}

@@ -26,5 +26,6 @@ Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, lis
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
 Suite *rules_suite(void);      /* tests/check_rules.c: _redirects/_headers parser and matcher */
+Suite *rules_site_suite(void); /* tests/check_rules_site.c: the sample site tests/rules-site */
 
 #endif
