@@ -30,8 +30,8 @@ enum resp_status {
 	RESP_NOT_FOUND,               /* 404 */
 	RESP_METHOD_NOT_ALLOWED,      /* 405 */
 	RESP_REQUEST_TIMEOUT,         /* 408 */
-	RESP_LENGTH_REQUIRED,         /* 411 */
 	RESP_GONE,                    /* 410 (_redirects) */
+	RESP_LENGTH_REQUIRED,         /* 411 */
 	RESP_PRECONDITION_FAILED,     /* 412 */
 	RESP_CONTENT_TOO_LARGE,       /* 413 */
 	RESP_URI_TOO_LONG,            /* 414 */
