@@ -267,7 +267,9 @@ parse_to(struct line *l, const char *s, size_t n, const struct rules_pat *pat,
 	static const char hex[] = "0123456789ABCDEF";
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x80) {
+		/* A control byte (a lone CR) must never reach the Location
+		 * header as itself. */
+		if (c >= 0x80 || c < 0x20 || c == 0x7f) {
 			buf[w++] = '%';
 			buf[w++] = hex[c >> 4];
 			buf[w++] = hex[c & 15];

@@ -74,6 +74,8 @@ static const struct line_case {
     {"/cafe /caf\303\251", NULL, 301, 0, "/caf%C3%A9"},
     {"/a /b?x=1", NULL, 301, 0, "/b?x=1"},
     {"/a /b#top", NULL, 301, 0, "/b#top"},
+    {"/a /b\rSet-Cookie:%20x", NULL, 301, 0, "/b%0DSet-Cookie:%20x"},
+    {"/a /b\001\177", NULL, 301, 0, "/b%01%7F"},
     /* not honoured: skipped, with why */
     {"/a https://example.com/ 200", "proxying to another origin is not supported", 0, 0, NULL},
     {"/a https://example.com/ 404", "proxying to another origin is not supported", 0, 0, NULL},
