@@ -109,6 +109,10 @@ exists(const struct site *s, char *path, const struct path_result *pr)
 	                                 : NULL;
 	struct stat st;
 	int fd = e ? -1 : path_open(s->rootfd, path, &st);
+	if (fd == -ENOENT && s->cfg->clean_urls && !pr->trailing_slash) {
+		memcpy(path + len, ".html", 6); /* --clean-urls serves it */
+		fd = path_open(s->rootfd, path, &st);
+	}
 	path[pr->len] = '\0';
 	if (e) {
 		cache_unref(e);

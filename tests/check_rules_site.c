@@ -385,6 +385,32 @@ START_TEST(test_live_reload)
 }
 END_TEST
 
+/* With --clean-urls, about.html is what /about serves: it shadows a rule
+ * without "!" like a file at /about would. */
+START_TEST(test_clean_urls_shadow)
+{
+	setup_base();
+	char root[PATH_MAX];
+	snprintf(root, sizeof root, "%s/root", fx.base);
+	h_mkdir(fx.base, "root");
+	h_write_str(root, "about.html", "about\n");
+	h_write_str(root, "_redirects", "/about /elsewhere 302\n/contact /elsewhere 302\n");
+	static const char *const flags[] = {"--rules", "--clean-urls", NULL};
+	start(root, flags);
+	for (int m = 0; m < 2; m++) {
+		struct h_resp r;
+		h_fetch(fx.srv.port, methods[m], "/about", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Content-Length", "6");
+		h_resp_free(&r);
+		h_fetch(fx.srv.port, methods[m], "/contact", NULL, &r);
+		H_ASSERT_CODE(&r, 302);
+		H_ASSERT_HEADER(&r, "Location", "/elsewhere");
+		h_resp_free(&r);
+	}
+}
+END_TEST
+
 Suite *
 rules_site_suite(void)
 {
@@ -407,6 +433,7 @@ rules_site_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
+	tcase_add_test(tc, test_clean_urls_shadow);
 	suite_add_tcase(s, tc);
 	return s;
 }
