@@ -4,7 +4,8 @@
  * Three parts, one header:
  * - rules_parse.c (pure): file text -> a compiled rule set. Every line that
  *   cannot be honoured is skipped with its own reason, told to a callback;
- *   nothing is guessed.
+ *   nothing is guessed. Its storage (arena, patterns, index) is
+ *   rules_set.c (rules_set.h).
  * - rules_match.c (pure, no allocation): which redirect rule answers a
  *   normalised path and query (first match wins), which _headers blocks
  *   apply (all of them, in file order), and the substitution of :name and
@@ -126,7 +127,7 @@ extern const char *const rules_file_names[2]; /* "_redirects", "_headers" */
 /* Told of each line skipped: file is "_redirects" or "_headers". */
 typedef void (*rules_report_fn)(void *ctx, const char *file, unsigned line, const char *reason);
 
-/* ---- rules_parse.c (pure) ---- */
+/* ---- rules_parse.c, rules_set.c (pure) ---- */
 
 /* Parses text[0..len) as the given file into rs (which rules_init made or
  * which already holds the other file), then builds its index. Returns 0,
@@ -141,9 +142,6 @@ void rules_free(struct rules *rs);
 void rules_summary(const struct rules *rs, enum rules_file which, char *dst, size_t cap);
 
 /* ---- rules_match.c (pure, no allocation) ---- */
-
-/* The value of a hex digit, or -1. */
-int rules_hexval(char c);
 
 /* What a match captured: placeholder name -> value (a slice of the path,
  * decoded, or of the query, raw). splat is the rest of a * pattern. */

@@ -1,8 +1,7 @@
 /* rules_match.c - which rules apply to a request, and what they say. See
  * rules.h. Pure: no I/O, no allocation; captures point into the request. */
-#include "rules.h"
+#include "rules_set.h"
 
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -180,14 +179,6 @@ rules_each_block(const struct rules *rs, const char *path, size_t len,
 	}
 }
 
-int
-rules_hexval(char c)
-{
-	if (!isxdigit((unsigned char)c))
-		return -1;
-	return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
-}
-
 /* A captured value, percent-encoded, at dst[w..cap): the new w, or -1.
  * Path captures are decoded already; query ones are decoded first (a bad
  * escape is kept as text, so path_encode escapes its '%'). */
@@ -230,13 +221,6 @@ find_capture(const struct rules_captures *caps, const char *name, size_t n)
 	return -1;
 }
 
-static int
-is_name_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '_';
-}
-
 long
 rules_target(const struct rules *rs, const struct rules_redirect *r,
              const struct rules_captures *caps, const char *query, size_t qlen, char *dst,
@@ -250,7 +234,7 @@ rules_target(const struct rules *rs, const struct rules_redirect *r,
 		long c = -1;
 		size_t e = i + 1;
 		if (t[i] == ':' && i >= r->to_fixed) {
-			while (e < n && is_name_char(t[e]))
+			while (e < n && rules_is_name_char(t[e]))
 				e++;
 			c = e > i + 1 ? find_capture(caps, t + i + 1, e - i - 1) : -1;
 		}
