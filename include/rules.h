@@ -203,8 +203,10 @@ int rules_load(struct rules *rs, int rootfd, rules_report_fn report, void *ctx);
 /* The error log's report: "_redirects:9: reason" as a warning. */
 void rules_log_report(void *ctx, const char *file, unsigned line, const char *reason);
 
-/* Loads and prints the summary lines (startup and --live reload). */
-int rules_load_logged(struct rules *rs, int rootfd);
+/* Loads and logs the summary lines (startup and --live reload); say_none:
+ * also say so when neither file is there (--rules asked for them). On
+ * -ENOMEM the set is empty and the error logged: serving goes on. */
+int rules_load_logged(struct rules *rs, int rootfd, int say_none);
 
 /* Is name[0..n) one of the two rule files (a change to reload for)? */
 int rules_is_rule_file(const char *name, size_t n);

@@ -68,7 +68,7 @@ rules_load(struct rules *rs, int rootfd, rules_report_fn report, void *ctx)
 }
 
 int
-rules_load_logged(struct rules *rs, int rootfd)
+rules_load_logged(struct rules *rs, int rootfd, int say_none)
 {
 	int r = rules_load(rs, rootfd, rules_log_report, NULL);
 	if (r < 0) {
@@ -82,7 +82,7 @@ rules_load_logged(struct rules *rs, int rootfd)
 		rules_summary(rs, (enum rules_file)i, line, sizeof line);
 		log_info("%s", line);
 	}
-	if (!rs->present[0] && !rs->present[1])
+	if (say_none && !rs->present[0] && !rs->present[1])
 		log_info("rules: no _redirects or _headers in the top dir");
 	return 0;
 }

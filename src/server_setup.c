@@ -30,7 +30,7 @@ on_top_change(void *ctx, const struct watch_change *ch)
 	if ((ch->mask & IN_Q_OVERFLOW) ||
 	    (rules_is_rule_file(ch->name, ch->name_len) &&
 	     (ch->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))))
-		(void)rules_load_logged(&srv->rules, srv->rootfd);
+		(void)rules_load_logged(&srv->rules, srv->rootfd, srv->cfg->rules);
 }
 
 /* The one inotify watcher, opened for the cache or --live, its two
@@ -154,12 +154,11 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
-	/* --rules, or --dev/--live when the files are there. */
+	/* --rules, or --dev/--live when the files are there. A failure to
+	 * load (out of memory) is logged and leaves no rules: never fatal. */
 	rules_init(&srv->rules);
 	if (cfg->rules || cfg->dev) {
-		int lr = rules_load_logged(&srv->rules, rootfd);
-		if (lr < 0)
-			return lr;
+		(void)rules_load_logged(&srv->rules, rootfd, cfg->rules);
 		srv->site.rules = &srv->rules;
 	}
 	int r = init_watchers(srv);
