@@ -47,6 +47,13 @@ struct reply {
 	char *buf;
 	size_t cap, len, head_len;
 
+	/* _headers lines for this response (rules.c), kept at the end of buf
+	 * with cap lowered below them: extra_len bytes to send, then
+	 * extra_drop_len of "Name:" lines it removes; both replace the prefix
+	 * lines of those names. extra_cc replaces the Cache-Control. */
+	const char *extra, *extra_cc;
+	size_t extra_len, extra_drop_len;
+
 	/* Then the body, in this order: a cached body (a reference held on
 	 * entry), then fd's bytes [off, end). */
 	struct cache_entry *entry;

@@ -20,21 +20,26 @@ enum resp_status {
 	RESP_PARTIAL_CONTENT,         /* 206 */
 	RESP_MOVED_PERMANENTLY,       /* 301 */
 	RESP_FOUND,                   /* 302 */
+	RESP_SEE_OTHER,               /* 303 (_redirects) */
 	RESP_NOT_MODIFIED,            /* 304 */
 	RESP_TEMPORARY_REDIRECT,      /* 307 */
 	RESP_PERMANENT_REDIRECT,      /* 308 */
 	RESP_BAD_REQUEST,             /* 400 */
+	RESP_UNAUTHORIZED,            /* 401 (_redirects) */
 	RESP_FORBIDDEN,               /* 403 */
 	RESP_NOT_FOUND,               /* 404 */
 	RESP_METHOD_NOT_ALLOWED,      /* 405 */
 	RESP_REQUEST_TIMEOUT,         /* 408 */
+	RESP_GONE,                    /* 410 (_redirects) */
 	RESP_LENGTH_REQUIRED,         /* 411 */
 	RESP_PRECONDITION_FAILED,     /* 412 */
 	RESP_CONTENT_TOO_LARGE,       /* 413 */
 	RESP_URI_TOO_LONG,            /* 414 */
 	RESP_RANGE_NOT_SATISFIABLE,   /* 416 */
 	RESP_EXPECTATION_FAILED,      /* 417 */
+	RESP_TOO_MANY_REQUESTS,       /* 429 (_redirects) */
 	RESP_HEADER_FIELDS_TOO_LARGE, /* 431 */
+	RESP_UNAVAILABLE_LEGAL,       /* 451 (_redirects) */
 	RESP_INTERNAL_SERVER_ERROR,   /* 500 */
 	RESP_NOT_IMPLEMENTED,         /* 501 */
 	RESP_SERVICE_UNAVAILABLE,     /* 503 */

@@ -14,6 +14,7 @@
 #include "live.h"
 #include "loop.h"
 #include "response.h"
+#include "rules.h"
 #include "pool.h"
 #include "settings.h"
 #include "site.h"
@@ -76,6 +77,7 @@ struct server {
 
 	struct watch watch; /* the one inotify fd: the cache's and --live's */
 	struct cache cache;
+	struct rules rules; /* _redirects, _headers (--rules, --dev) */
 	struct live_state live;
 	struct server_streams streams;
 	uint64_t live_next_ms;       /* next live-reload deadline */

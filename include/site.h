@@ -16,6 +16,7 @@
 
 struct cache;
 struct live_state;
+struct rules;
 
 struct site {
 	const struct server_config *cfg;
@@ -29,6 +30,7 @@ struct site {
 	size_t head_prefix_len;
 	const char *boundary; /* multipart/byteranges, random per process */
 	int lameduck;         /* lame duck (server_begin_lameduck): --health says 503 */
+	const struct rules *rules; /* _redirects and _headers (rules.h), or NULL when off */
 };
 
 #endif

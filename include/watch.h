@@ -64,6 +64,8 @@ struct watch {
 	void *file_ctx;
 	void (*on_tree)(void *ctx, const struct watch_change *ch); /* --live, or NULL */
 	void *tree_ctx;
+	void (*on_top)(void *ctx, const struct watch_change *ch); /* rules.c's reload, or NULL */
+	void *top_ctx;
 	int tree_dotfiles; /* the tree follows dot directories */
 	int warned_limit;
 };
@@ -86,6 +88,10 @@ void watch_dir(struct watch *w, const char *path, size_t len);
  * is logged once. */
 int watch_tree(struct watch *w, int dotfiles, void (*fn)(void *ctx, const struct watch_change *ch),
                void *ctx);
+
+/* With a tree: fn is also told of each change in the top dir itself (and
+ * of an overflow), for _redirects and _headers. */
+void watch_top(struct watch *w, void (*fn)(void *ctx, const struct watch_change *ch), void *ctx);
 
 /* Reads every pending event (the fd is non-blocking) and tells the
  * subscribers. One read() when nothing is pending. */

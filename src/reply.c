@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -22,6 +23,8 @@ reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, i
 	r->no_store = 0;
 	r->no_log = 0;
 	r->sse = 0;
+	r->extra = r->extra_cc = NULL;
+	r->extra_len = r->extra_drop_len = 0;
 	r->buf = buf;
 	r->cap = cap;
 	r->len = r->head_len = 0;
@@ -62,12 +65,46 @@ reply_format_prefix(const struct server_config *cfg, const char *date, char *dst
 	return b.overflow ? 0 : b.len;
 }
 
+/* Does the block of "Name: value\r\n" lines set[0..n) set name[0..nn)? */
+static int
+sets_field(const char *set, size_t n, const char *name, size_t nn)
+{
+	for (size_t i = 0; i < n;) {
+		if (i + nn < n && set[i + nn] == ':' && strncasecmp(set + i, name, nn) == 0)
+			return 1;
+		const char *eol = memchr(set + i, '\n', n - i);
+		if (!eol)
+			break;
+		i = (size_t)(eol - set) + 1;
+	}
+	return 0;
+}
+
+/* The prefix without the lines _headers replaces (Server, --cors,
+ * --header lines: _headers applies after them). */
+static void
+add_prefix(const struct site *s, const struct reply *r, struct resp_buf *b)
+{
+	const char *p = s->head_prefix;
+	size_t n = s->head_prefix_len, set = r->extra_len + r->extra_drop_len;
+	for (size_t i = 0; i < n && set;) {
+		const char *eol = memchr(p + i, '\n', n - i);
+		size_t e = eol ? (size_t)(eol - p) + 1 : n;
+		const char *colon = memchr(p + i, ':', e - i);
+		if (!colon || !sets_field(r->extra, set, p + i, (size_t)(colon - p) - i))
+			resp_add(b, p + i, e - i);
+		i = e;
+	}
+	if (!set)
+		resp_add(b, p, n);
+}
+
 void
 reply_begin(const struct site *s, struct reply *r, struct resp_buf *b, int status)
 {
 	resp_init(b, r->buf, r->cap);
 	resp_status_line(b, status);
-	resp_add(b, s->head_prefix, s->head_prefix_len);
+	add_prefix(s, r, b);
 	r->status = status; /* for the Cache-Control rule in reply_end_headers */
 }
 
@@ -91,6 +128,8 @@ cache_control(const struct site *s, const struct reply *r)
 		return "no-store";
 	if (r->no_cache)
 		return "no-cache";
+	if (r->extra_cc)
+		return r->extra_cc; /* _headers: for this path, it replaces ours */
 	/* 304 belongs with the file it revalidates: a cache refreshes its
 	 * stored 200 with the 304's Cache-Control (RFC 9111 4.3.4). */
 	int file = r->status == 200 || r->status == 206 || r->status == 304;
@@ -114,6 +153,8 @@ reply_end_headers(const struct site *s, struct reply *r, struct resp_buf *b)
 	const char *cc = cache_control(s, r);
 	if (cc)
 		resp_header(b, "Cache-Control", cc);
+	if (r->extra_len)
+		resp_add(b, r->extra, r->extra_len);
 	r->no_cache = r->no_store = 0;
 	if (!r->keep_alive)
 		resp_header(b, "Connection", "close");

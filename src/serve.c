@@ -21,6 +21,7 @@
 #include "path.h"
 #include "range.h"
 #include "reply.h"
+#include "rules.h"
 #include "response.h"
 #include "sidecar.h"
 #include "suggest.h"
@@ -512,5 +513,7 @@ serve_request(const struct site *s, const struct http_request *req, struct reply
 		live_respond_events(s, r);
 		return;
 	}
+	if (s->rules && rules_apply(s, req, r, path, SHS_PATH_MAX, &pr) == RULES_ANSWERED)
+		return;
 	respond_path(s, req, r, path, &pr);
 }

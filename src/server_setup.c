@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -19,6 +20,18 @@
 #include "conn.h"
 #include "live.h"
 #include "log.h"
+
+/* --live: a change to _redirects or _headers (or lost events) reloads
+ * both; what was loaded goes to the log again. */
+static void
+on_top_change(void *ctx, const struct watch_change *ch)
+{
+	struct server *srv = ctx;
+	if ((ch->mask & IN_Q_OVERFLOW) ||
+	    (rules_is_rule_file(ch->name, ch->name_len) &&
+	     (ch->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))))
+		(void)rules_load_logged(&srv->rules, srv->rootfd, srv->cfg->rules);
+}
 
 /* The one inotify watcher, opened for the cache or --live, its two
  * subscribers, and its fd in the loop (an early handler). */
@@ -40,6 +53,8 @@ init_watchers(struct server *srv)
 		if (r < 0)
 			return r;
 		srv->live_next_ms = srv->live.heartbeat_ms;
+		if (srv->site.rules)
+			watch_top(&srv->watch, on_top_change, srv);
 	}
 	if (srv->watch.fd >= 0) {
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
@@ -139,6 +154,13 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
+	/* --rules, or --dev/--live when the files are there. A failure to
+	 * load (out of memory) is logged and leaves no rules: never fatal. */
+	rules_init(&srv->rules);
+	if (cfg->rules || cfg->dev) {
+		(void)rules_load_logged(&srv->rules, rootfd, cfg->rules);
+		srv->site.rules = &srv->rules;
+	}
 	int r = init_watchers(srv);
 	if (r < 0)
 		return r;
@@ -164,6 +186,7 @@ server_free(struct server *srv)
 	srv->timer_nodes = NULL;
 	pool_free(&srv->pool);
 	cache_free(&srv->cache);
+	rules_free(&srv->rules);
 	live_free(&srv->live);
 	watch_free(&srv->watch);
 	for (unsigned i = 0; i < srv->nlisteners; i++)

@@ -62,6 +62,13 @@ watch_files(struct watch *w, void (*fn)(void *ctx, const struct watch_change *ch
 	w->file_ctx = ctx;
 }
 
+void
+watch_top(struct watch *w, void (*fn)(void *ctx, const struct watch_change *ch), void *ctx)
+{
+	w->on_top = fn;
+	w->top_ctx = ctx;
+}
+
 size_t
 watch_count(const struct watch *w)
 {
@@ -86,6 +93,8 @@ static void
 tell_tree(struct watch *w, const char *dir, size_t dlen, const char *name, size_t n, uint32_t mask)
 {
 	w->on_tree(w->tree_ctx, &(struct watch_change){dir, dlen, name, n, mask});
+	if (w->on_top && dlen == 0)
+		w->on_top(w->top_ctx, &(struct watch_change){dir, dlen, name, n, mask});
 }
 
 /* The tree's entry for wd, or -1. */

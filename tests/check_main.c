@@ -30,6 +30,8 @@ main(void)
 	srunner_add_suite(sr, responders_suite());
 	srunner_add_suite(sr, cli_suite());
 	srunner_add_suite(sr, origin_suite());
+	srunner_add_suite(sr, rules_suite());
+	srunner_add_suite(sr, rules_site_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

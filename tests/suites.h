@@ -27,5 +27,7 @@ Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper *
 Suite *cli_suite(void);        /* tests/check_cli.c: the command line and --check, real binary */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
 Suite *origin_suite(void);    /* tests/check_origin.c: issue 17 (ETags, Cache-Control, health, lame duck) */
+Suite *rules_suite(void);      /* tests/check_rules.c: _redirects/_headers parser and matcher */
+Suite *rules_site_suite(void); /* tests/check_rules_site.c: the sample site tests/rules-site */
 
 #endif

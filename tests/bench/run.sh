@@ -46,6 +46,8 @@ calc() { awk "BEGIN { printf \"%s\", ($*) }"; }
 [[ $SECS =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a positive integer"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive integer"
 [ -x "$BIN" ] || die "$BIN not built (run make bench)"
+# BENCH_ONLY=rules: the _redirects part alone needs no peers.
+[ "$ONLY" != rules ] || exec bash "$BENCH/rules.sh"
 
 # ---- what runs at exit: stop every server and strace we started, by PID ----
 declare -A PID=() PORT=() WHY=()
@@ -790,6 +792,14 @@ version() {
 	echo
 	echo "Total bench time: $((SECONDS - START)) s. Raw runs: tests/bench/out/raw.tsv; logs: tests/bench/out/logs/."
 } >"$OUT/results.md"
+
+# _redirects: 1,000 rules vs none on a request none matches (rules.sh).
+if wanted rules; then
+	log "_redirects: 1,000 rules vs none"
+	rm -f "$OUT/rules.md"
+	bash "$BENCH/rules.sh" >"$OUT/logs/rules.out" 2>&1 || log "rules part failed: see out/logs/rules.out"
+	[ ! -f "$OUT/rules.md" ] || { echo; cat "$OUT/rules.md"; } >>"$OUT/results.md"
+fi
 
 echo
 cat "$OUT/results.md"

@@ -1,0 +1,439 @@
+/* check_rules_site.c - _redirects and _headers against the real binary and
+ * the sample site tests/rules-site (which uses every feature): statuses,
+ * Location, bodies and headers, GET and HEAD alike; a rewrite to ../ or to
+ * a dotfile refused exactly as a direct request is; the two files 404 with
+ * rules on and plain files with rules off; --live reloading a changed
+ * _redirects (polled, no fixed sleep). */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "suites.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static struct {
+	char *base;
+	char site[PATH_MAX];
+	char log[PATH_MAX];
+	struct h_server srv;
+} fx;
+
+/* The sample site, from the repository (tests run from its top). */
+static void
+site_path(char *dst, size_t cap)
+{
+	char cwd[PATH_MAX - 32];
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	snprintf(dst, cap, "%.*s/tests/rules-site", (int)(sizeof cwd - 1), cwd);
+	ck_assert_msg(access(dst, R_OK) == 0, "%s: missing (run from the repository)", dst);
+}
+
+static void
+start(const char *root, const char *const *flags)
+{
+	char access_log[PATH_MAX + 16];
+	snprintf(access_log, sizeof access_log, "%s.access", fx.log);
+	const char *extra[16] = {"--access-log", access_log};
+	size_t n = 2;
+	for (size_t i = 0; flags && flags[i] && n + 1 < NELEM(extra); i++)
+		extra[n++] = flags[i];
+	extra[n] = NULL;
+	char err[512];
+	if (h_server_start(&fx.srv, root, fx.log, extra, err, sizeof err) != 0)
+		ck_abort_msg("starting the server: %s", err);
+}
+
+static void
+setup_base(void)
+{
+	fx.base = h_mkdtemp();
+	snprintf(fx.log, sizeof fx.log, "%s/server.log", fx.base);
+	site_path(fx.site, sizeof fx.site);
+	fx.srv.pid = 0;
+}
+
+static void
+setup_rules(void)
+{
+	setup_base();
+	static const char *const flags[] = {
+	    "--rules", "--cache-control", "max-age=5", "--header", "X-Frame-Options: SAMEORIGIN",
+	    NULL};
+	start(fx.site, flags);
+}
+
+static void
+setup_plain(void)
+{
+	setup_base();
+	start(fx.site, NULL);
+}
+
+static void
+teardown(void)
+{
+	if (fx.srv.pid > 0) {
+		int status = h_server_stop(&fx.srv, 10000);
+		if (status == -1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			h_teardown_failed("rules_site");
+	}
+	fx.srv.pid = 0;
+	if (fx.base)
+		h_rmtree(fx.base);
+	free(fx.base);
+	fx.base = NULL;
+}
+
+static const char *const methods[] = {"GET", "HEAD"};
+
+/* ---- redirects and 4xx rules: both methods, every status ---- */
+
+static const struct redirect_case {
+	const char *target;
+	int status;
+	const char *location; /* NULL: none */
+	const char *body;     /* NULL: the built-in page for the status */
+} redirect_cases[] = {
+    {"/old", 301, "/new/page.html", NULL},
+    {"/old/", 301, "/new/page.html", NULL},
+    {"/old?utm=x&y=1", 301, "/new/page.html?utm=x&y=1", NULL},
+    {"/temp", 302, "/new/page.html", NULL},
+    {"/see", 303, "/new/page.html", NULL},
+    {"/keep", 307, "/new/page.html", NULL},
+    {"/perm", 308, "/new/page.html", NULL},
+    {"/blog/2024/hello", 301, "/posts/2024/hello", NULL},
+    {"/blog/2024/caf%C3%A9%20x", 301, "/posts/2024/caf%C3%A9%20x", NULL},
+    {"/news/a/b.html", 302, "/blog/a/b.html", NULL},
+    {"/store?id=42&ref=x", 301, "/products/42", NULL},
+    {"/store?id=%0d%0aSet-Cookie:x", 301, "/products/%0D%0ASet-Cookie:x", NULL},
+    {"/ext/a%20b/c", 302, "https://example.com/docs/a%20b/c", NULL},
+    {"/gone", 410, NULL, "custom 404\n"},
+    {"/members/x", 401, NULL, "members only\n"},
+    {"/nofile/x", 403, NULL, NULL},
+    /* Skipped lines answer as if they were not there. */
+    {"/proxy", 404, NULL, "custom 404\n"},
+    {"/geo", 404, NULL, "custom 404\n"},
+    /* The rule files themselves. */
+    {"/_redirects", 404, NULL, "custom 404\n"},
+    {"/_headers", 404, NULL, "custom 404\n"},
+};
+
+static void
+builtin_body(int status, char *dst, size_t cap)
+{
+	const char *reason = status == 301   ? "Moved Permanently"
+	                     : status == 302 ? "Found"
+	                     : status == 303 ? "See Other"
+	                     : status == 307 ? "Temporary Redirect"
+	                     : status == 308 ? "Permanent Redirect"
+	                                     : "Forbidden";
+	snprintf(
+	    dst, cap,
+	    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>%d %s</title></head>\n"
+	    "<body><h1>%d %s</h1><hr><p>simple-http-server/0.1.0</p></body></html>\n",
+	    status, reason, status, reason);
+}
+
+START_TEST(test_redirects)
+{
+	const struct redirect_case *c = &redirect_cases[_i / 2];
+	const char *method = methods[_i % 2];
+	struct h_resp r;
+	h_fetch(fx.srv.port, method, c->target, NULL, &r);
+	ck_assert_msg(r.status == c->status, "%s %s: %s, want %d", method, c->target, r.status_line,
+	              c->status);
+	if (c->location)
+		H_ASSERT_HEADER(&r, "Location", c->location);
+	else
+		H_ASSERT_NO_HEADER(&r, "Location");
+	char want[512];
+	if (c->body)
+		snprintf(want, sizeof want, "%s", c->body);
+	else
+		builtin_body(c->status, want, sizeof want);
+	char len[32];
+	snprintf(len, sizeof len, "%zu", strlen(want));
+	H_ASSERT_HEADER(&r, "Content-Length", len);
+	if (_i % 2)
+		ck_assert_uint_eq(r.body_len, 0);
+	else
+		H_ASSERT_TEXT(&r, want);
+	/* Errors and redirects get no --cache-control (files only). */
+	H_ASSERT_NO_HEADER(&r, "Cache-Control");
+	h_resp_free(&r);
+}
+END_TEST
+
+/* ---- rewrites, shadowing and "!" ---- */
+
+static const struct serve_case {
+	const char *target;
+	int status;
+	const char *body;
+} serve_cases[] = {
+    {"/app/", 200, "app shell\n"},        {"/app/deep/link", 200, "app shell\n"},
+    {"/exists.html", 200, "real file\n"}, /* no "!": the file wins */
+    {"/forced.html", 200, "new page\n"},  /* "!": the rule wins */
+    {"/", 200, "<h1>home</h1>\n"},        {"/about/", 200, "about\n"},
+};
+
+START_TEST(test_serve)
+{
+	const struct serve_case *c = &serve_cases[_i / 2];
+	const char *method = methods[_i % 2];
+	struct h_resp r;
+	h_fetch(fx.srv.port, method, c->target, NULL, &r);
+	ck_assert_msg(r.status == c->status, "%s %s: %s", method, c->target, r.status_line);
+	char len[32];
+	snprintf(len, sizeof len, "%zu", strlen(c->body));
+	H_ASSERT_HEADER(&r, "Content-Length", len);
+	if (_i % 2)
+		ck_assert_uint_eq(r.body_len, 0);
+	else
+		H_ASSERT_TEXT(&r, c->body);
+	H_ASSERT_HEADER(&r, "Cache-Control", "max-age=5");
+	h_resp_free(&r);
+}
+END_TEST
+
+/* A rewrite to ../ or to a dotfile gets what a direct request for the
+ * target gets: the same status line and the same body. */
+static const struct refusal_case {
+	const char *rule, *direct;
+	int status;
+} refusal_cases[] = {
+    {"/sneak", "/../check_rules_site.c", 403},
+    {"/dot", "/.secret", 404},
+};
+
+START_TEST(test_refused_like_direct)
+{
+	const struct refusal_case *c = &refusal_cases[_i / 2];
+	const char *method = methods[_i % 2];
+	struct h_resp via, direct;
+	h_fetch(fx.srv.port, method, c->rule, NULL, &via);
+	h_fetch(fx.srv.port, method, c->direct, NULL, &direct);
+	H_ASSERT_CODE(&via, c->status);
+	H_ASSERT_STATUS(&via, direct.status_line);
+	H_ASSERT_HEADER(&via, "Content-Length", h_header(&direct, "Content-Length"));
+	H_ASSERT_BODY(&via, direct.body, direct.body_len);
+	h_resp_free(&via);
+	h_resp_free(&direct);
+}
+END_TEST
+
+/* ---- _headers ---- */
+
+START_TEST(test_headers)
+{
+	const char *method = methods[_i];
+	struct h_resp r;
+	/* The all-paths block: DENY replaces the --header value (it applies after the flag). */
+	h_fetch(fx.srv.port, method, "/index.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+	H_ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+	H_ASSERT_HEADER(&r, "Cache-Control", "max-age=5");
+	H_ASSERT_NO_HEADER(&r, "X-Asset");
+	h_resp_free(&r);
+	/* Two blocks: its Cache-Control replaces --cache-control. */
+	h_fetch(fx.srv.port, method, "/assets/app.js", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Cache-Control", "public, max-age=31536000, immutable");
+	H_ASSERT_HEADER(&r, "X-Asset", "yes");
+	H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+	H_ASSERT_HEADER(&r, "Content-Type", "text/javascript; charset=utf-8");
+	h_resp_free(&r);
+	/* Three blocks, "! Name" removing what the earlier ones set. */
+	h_fetch(fx.srv.port, method, "/assets/private/key.txt", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+	H_ASSERT_NO_HEADER(&r, "X-Asset");
+	H_ASSERT_HEADER(&r, "X-Robots-Tag", "noindex");
+	H_ASSERT_HEADER(&r, "X-Content-Type-Options", "nosniff");
+	H_ASSERT_HEADER(&r, "Cache-Control", "public, max-age=31536000, immutable");
+	h_resp_free(&r);
+	/* Server replaced, Content-Length (skipped line) left to the server. */
+	h_fetch(fx.srv.port, method, "/new/page.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Server", "rules-site");
+	H_ASSERT_HEADER(&r, "Content-Length", "9");
+	h_resp_free(&r);
+	/* A redirect carries the headers of its path too, once each. */
+	h_fetch(fx.srv.port, method, "/old", NULL, &r);
+	H_ASSERT_CODE(&r, 301);
+	H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+	h_resp_free(&r);
+	/* A 304 as well, and from the cache (the second request). */
+	for (int i = 0; i < 2; i++) {
+		h_fetch(fx.srv.port, method, "/assets/app.js", NULL, &r);
+		char inm[128];
+		snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", h_header(&r, "ETag"));
+		h_resp_free(&r);
+		h_fetch(fx.srv.port, method, "/assets/app.js", inm, &r);
+		H_ASSERT_CODE(&r, 304);
+		H_ASSERT_HEADER(&r, "Cache-Control", "public, max-age=31536000, immutable");
+		H_ASSERT_HEADER(&r, "X-Asset", "yes");
+		h_resp_free(&r);
+	}
+}
+END_TEST
+
+/* What was loaded, and each skipped line, in the error log. */
+START_TEST(test_startup_log)
+{
+	static const char *const want[] = {
+	    "_redirects:18: proxying to another origin is not supported",
+	    "_redirects:19: Country= conditions are not supported",
+	    "_headers:14: Content-Length cannot be set: the server frames every message",
+	    "_redirects: 17 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "supported)",
+	    "_headers: 4 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
+	    "frames every message)",
+	};
+	for (size_t i = 0; i < NELEM(want); i++)
+		ck_assert_msg(h_wait_file_contains(fx.log, want[i], h_ms(5000)) >= 0,
+		              "not in the log: %s", want[i]);
+}
+END_TEST
+
+/* ---- rules off: public/ and any site behave as before ---- */
+
+START_TEST(test_rules_off)
+{
+	const char *method = methods[_i];
+	struct h_resp r;
+	h_fetch(fx.srv.port, method, "/_redirects", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Content-Type", "application/octet-stream");
+	if (!_i)
+		ck_assert_msg(strstr(H_TEXT(&r), "/old /new/page.html\n") != NULL, "%s",
+		              H_TEXT(&r));
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, method, "/_headers", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, method, "/old", NULL, &r);
+	H_ASSERT_CODE(&r, 404);
+	H_ASSERT_NO_HEADER(&r, "Location");
+	H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, method, "/forced.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	if (!_i)
+		H_ASSERT_TEXT(&r, "forced original\n");
+	H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+	H_ASSERT_NO_HEADER(&r, "Cache-Control");
+	h_resp_free(&r);
+	ck_assert_msg(h_wait_file_contains(fx.log, "_redirects", 0) < 0, "rules mentioned");
+}
+END_TEST
+
+/* ---- --live: a changed _redirects is reloaded ---- */
+
+struct poll_arg {
+	const char *target, *location;
+	int status;
+};
+
+static int
+answers(void *arg)
+{
+	const struct poll_arg *a = arg;
+	struct h_resp r;
+	h_fetch(fx.srv.port, "GET", a->target, NULL, &r);
+	const char *loc = h_header(&r, "Location");
+	int ok = r.status == a->status && (!a->location || (loc && strcmp(loc, a->location) == 0));
+	h_resp_free(&r);
+	return ok;
+}
+
+START_TEST(test_live_reload)
+{
+	setup_base();
+	char root[PATH_MAX];
+	snprintf(root, sizeof root, "%s/root", fx.base);
+	h_mkdir(fx.base, "root");
+	h_write_str(root, "index.html", "home\n");
+	h_write_str(root, "_redirects", "/a /b 301\n");
+	static const char *const flags[] = {"--live", NULL};
+	start(root, flags);
+	struct poll_arg first = {"/a", "/b", 301};
+	ck_assert(answers(&first));
+	h_write_str(root, "_redirects", "/a /c 302\n/x https://example.com/ 200\n");
+	struct poll_arg second = {"/a", "/c", 302};
+	ck_assert_msg(h_poll(answers, &second, h_ms(10000)) >= 0, "the change was not reloaded");
+	ck_assert(h_wait_file_contains(fx.log, "_redirects: 1 rule, 1 skipped (line 2: proxying",
+	                               h_ms(5000)) >= 0);
+	/* _headers appearing later is read too; removing _redirects drops it. */
+	h_write_str(root, "_headers", "/*\n  X-Live: 1\n");
+	ck_assert(h_wait_file_contains(fx.log, "_headers: 1 block", h_ms(10000)) >= 0);
+	struct h_resp r;
+	h_fetch(fx.srv.port, "HEAD", "/index.html", NULL, &r);
+	H_ASSERT_HEADER(&r, "X-Live", "1");
+	h_resp_free(&r);
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof path, "%s/_redirects", root);
+	ck_assert_int_eq(unlink(path), 0);
+	struct poll_arg gone = {"/a", NULL, 404};
+	ck_assert_msg(h_poll(answers, &gone, h_ms(10000)) >= 0, "the removal was not reloaded");
+}
+END_TEST
+
+/* With --clean-urls, about.html is what /about serves: it shadows a rule
+ * without "!" like a file at /about would. */
+START_TEST(test_clean_urls_shadow)
+{
+	setup_base();
+	char root[PATH_MAX];
+	snprintf(root, sizeof root, "%s/root", fx.base);
+	h_mkdir(fx.base, "root");
+	h_write_str(root, "about.html", "about\n");
+	h_write_str(root, "_redirects", "/about /elsewhere 302\n/contact /elsewhere 302\n");
+	static const char *const flags[] = {"--rules", "--clean-urls", NULL};
+	start(root, flags);
+	for (int m = 0; m < 2; m++) {
+		struct h_resp r;
+		h_fetch(fx.srv.port, methods[m], "/about", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Content-Length", "6");
+		h_resp_free(&r);
+		h_fetch(fx.srv.port, methods[m], "/contact", NULL, &r);
+		H_ASSERT_CODE(&r, 302);
+		H_ASSERT_HEADER(&r, "Location", "/elsewhere");
+		h_resp_free(&r);
+	}
+}
+END_TEST
+
+Suite *
+rules_site_suite(void)
+{
+	Suite *s = suite_create("rules_site");
+	TCase *tc = tcase_create("rules");
+	tcase_add_unchecked_fixture(tc, setup_rules, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_redirects, 0, 2 * NELEM(redirect_cases));
+	tcase_add_loop_test(tc, test_serve, 0, 2 * NELEM(serve_cases));
+	tcase_add_loop_test(tc, test_refused_like_direct, 0, 2 * NELEM(refusal_cases));
+	tcase_add_loop_test(tc, test_headers, 0, 2);
+	tcase_add_test(tc, test_startup_log);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("off");
+	tcase_add_unchecked_fixture(tc, setup_plain, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_rules_off, 0, 2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("live");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_live_reload);
+	tcase_add_test(tc, test_clean_urls_shadow);
+	suite_add_tcase(s, tc);
+	return s;
+}
