@@ -240,7 +240,8 @@ write_json(struct out *o, struct entry *e, size_t n)
  * does this. O_PATH: nothing is opened for reading, so a FIFO or a device
  * behind the link cannot block or react. */
 static int
-stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, struct stat *st)
+stat_link_beneath(int rootfd, int follow, const char *dir, size_t len, const char *name,
+                  struct stat *st)
 {
 	char rel[4096];
 	int n = snprintf(rel, sizeof rel, "%.*s%s", (int)len, dir, name);
@@ -248,7 +249,8 @@ stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, str
 		return -1;
 	struct open_how how = {
 	    .flags = O_PATH | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    /* --follow-symlinks: listed wherever it leads, as it is served */
+	    .resolve = RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_BENEATH),
 	};
 	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
 	if (fd < 0)
@@ -262,8 +264,8 @@ stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, str
  * stat'ed without following symlinks; a symlink is listed as what it leads
  * to only when that lies beneath the top dir (see stat_link_beneath). */
 static struct entry *
-read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, size_t *count,
-             int *cut)
+read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, int follow,
+             size_t *count, int *cut)
 {
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -288,7 +290,8 @@ read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, s
 		struct stat st;
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* gone meanwhile */
-		if (S_ISLNK(st.st_mode) && stat_link_beneath(rootfd, dir, len, name, &st) != 0)
+		if (S_ISLNK(st.st_mode) &&
+		    stat_link_beneath(rootfd, follow, dir, len, name, &st) != 0)
 			continue; /* leaves the top dir, dangles or loops */
 		if (n == cap) {
 			struct entry *bigger = realloc(e, 2 * cap * sizeof *e);
@@ -331,7 +334,8 @@ listing_respond(const struct site *s, const struct http_request *req, struct rep
 	}
 	size_t n = 0;
 	int cut = 0;
-	struct entry *e = read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles, &n, &cut);
+	struct entry *e = read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles,
+	                               s->cfg->follow_symlinks, &n, &cut);
 	close(dirfd);
 	int fd = e ? memfd_create("listing", MFD_CLOEXEC) : -1;
 	if (fd < 0) {
