@@ -25,5 +25,6 @@ Suite *pool_suite(void);      /* tests/check_pool.c: request buffers borrowed pe
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
+Suite *refusals_suite(void);   /* tests/check_refusals.c: issue 12 refusals explained, --follow-symlinks, sidecar-only */
 
 #endif
