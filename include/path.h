@@ -64,6 +64,12 @@ int path_open(int rootfd, const char *rel, struct stat *st);
  * it is path_open_walk: every symlink is refused, whatever follow says. */
 int path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat *st);
 
+/* The dotfile rule on where rel, a path through a symlink, really leads
+ * (st: the file opened for it): 0, -PATH_EHIDDEN when that is a dotfile
+ * inside the top dir, or -ELOOP when the links changed between the open and
+ * this look (refused rather than guessed). Costs a path_trace. */
+int path_check_target(int rootfd, const char *rel, const struct stat *st);
+
 /* The fallback walk used when openat2 is missing; exported for the tests.
  * It refuses every symlink (-ELOOP) instead of resolving it. */
 int path_open_walk(int rootfd, const char *rel, struct stat *st);

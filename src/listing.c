@@ -238,10 +238,12 @@ write_json(struct out *o, struct entry *e, size_t n)
  * or 404, and its target's size and date are none of the client's business.
  * Without openat2 (before Linux 5.6) requests refuse every symlink, and so
  * does this. O_PATH: nothing is opened for reading, so a FIFO or a device
- * behind the link cannot block or react. */
+ * behind the link cannot block or react. With --follow-symlinks a link is
+ * listed wherever it leads, as it is served; without --dotfiles, not when it
+ * leads to a dotfile inside the top dir (that request is a 404). */
 static int
-stat_link_beneath(int rootfd, int follow, const char *dir, size_t len, const char *name,
-                  struct stat *st)
+stat_link_beneath(int rootfd, int follow, int dotfiles, const char *dir, size_t len,
+                  const char *name, struct stat *st)
 {
 	char rel[4096];
 	int n = snprintf(rel, sizeof rel, "%.*s%s", (int)len, dir, name);
@@ -249,7 +251,6 @@ stat_link_beneath(int rootfd, int follow, const char *dir, size_t len, const cha
 		return -1;
 	struct open_how how = {
 	    .flags = O_PATH | O_CLOEXEC,
-	    /* --follow-symlinks: listed wherever it leads, as it is served */
 	    .resolve = RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_BENEATH),
 	};
 	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
@@ -257,6 +258,8 @@ stat_link_beneath(int rootfd, int follow, const char *dir, size_t len, const cha
 		return -1;
 	int r = fstat((int)fd, st);
 	close((int)fd);
+	if (r == 0 && !dotfiles && path_check_target(rootfd, rel, st) != 0)
+		r = -1;
 	return r == 0 ? 0 : -1;
 }
 
@@ -291,7 +294,7 @@ read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, i
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* gone meanwhile */
 		if (S_ISLNK(st.st_mode) &&
-		    stat_link_beneath(rootfd, follow, dir, len, name, &st) != 0)
+		    stat_link_beneath(rootfd, follow, dotfiles, dir, len, name, &st) != 0)
 			continue; /* leaves the top dir, dangles or loops */
 		if (n == cap) {
 			struct entry *bigger = realloc(e, 2 * cap * sizeof *e);

@@ -321,11 +321,8 @@ inside_root(const char *p, const struct stat *root)
 	return -1;
 }
 
-/* The dotfile rule on where a path that went through a symlink really
- * leads (st: the opened file): 0, -PATH_EHIDDEN, or -ELOOP when the links
- * changed between the open and this look (refused rather than guessed). */
-static int
-check_target(int rootfd, const char *rel, const struct stat *st)
+int
+path_check_target(int rootfd, const char *rel, const struct stat *st)
 {
 	struct path_trace t;
 	if (path_trace(rootfd, rel, &t) != 0 || t.st.st_dev != st->st_dev ||
@@ -369,7 +366,7 @@ path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat 
 	}
 	int r = finish_open((int)fd, st);
 	if (r >= 0 && !dotfiles) {
-		int c = check_target(rootfd, rel, st);
+		int c = path_check_target(rootfd, rel, st);
 		if (c < 0) {
 			close(r);
 			return c;

@@ -499,6 +499,24 @@ START_TEST(test_follow_listing)
 	H_ASSERT_CODE(&r, 200);
 	ck_assert_msg(strstr(H_TEXT(&r), "jquery.js") != NULL, "listing: %s", H_TEXT(&r));
 	h_resp_free(&r);
+	/* Listed as served: out of the top dir yes, to a dotfile or through
+	 * /proc no. */
+	fetch("GET", "/", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	static const char *const listed[] = {"rel.js", "alias.txt", "outdot"};
+	static const char *const unlisted[] = {"envlink", "absenv", "magic/", "cwd/", "conf/"};
+	char a[128];
+	for (size_t i = 0; i < sizeof listed / sizeof listed[0]; i++) {
+		snprintf(a, sizeof a, "<a href=\"./%s\">", listed[i]);
+		ck_assert_msg(strstr(H_TEXT(&r), a) != NULL, "%s not listed: %s", listed[i],
+		              H_TEXT(&r));
+	}
+	for (size_t i = 0; i < sizeof unlisted / sizeof unlisted[0]; i++) {
+		snprintf(a, sizeof a, "<a href=\"./%s\">", unlisted[i]);
+		ck_assert_msg(strstr(H_TEXT(&r), a) == NULL, "%s listed: %s", unlisted[i],
+		              H_TEXT(&r));
+	}
+	h_resp_free(&r);
 }
 END_TEST
 
