@@ -70,6 +70,11 @@ int path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct s
  * this look (refused rather than guessed). Costs a path_trace. */
 int path_check_target(int rootfd, const char *rel, const struct stat *st);
 
+/* If abs, an absolute path without symlinks (path_trace's final), lies in
+ * the top dir: the offset of its part below it (at its NUL for the top dir
+ * itself); else -1. */
+long path_within(int rootfd, const char *abs);
+
 /* The fallback walk used when openat2 is missing; exported for the tests.
  * It refuses every symlink (-ELOOP) instead of resolving it. */
 int path_open_walk(int rootfd, const char *rel, struct stat *st);

@@ -241,8 +241,11 @@ why_not_found(const struct site *s, char *path, const struct path_result *pr, in
 	if (fd == -PATH_EHIDDEN) {
 		struct path_trace t;
 		path_trace(s->rootfd, path, &t);
+		/* Named as a request would name it: below the top dir. */
+		long in = t.leaves ? path_within(s->rootfd, t.final) : 0;
 		snprintf(why, cap, "symlink %s -> %s leads to the dotfile %s; see --dotfiles",
-		         show(&a, t.link), show(&b, t.target), show(&c, t.final));
+		         show(&a, t.link), show(&b, t.target),
+		         show(&c, t.final + (in > 0 ? in : 0)));
 		return 1;
 	}
 	if (fd == -ENOENT && pr->trailing_slash) {

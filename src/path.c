@@ -321,6 +321,15 @@ inside_root(const char *p, const struct stat *root)
 	return -1;
 }
 
+long
+path_within(int rootfd, const char *abs)
+{
+	struct stat root;
+	if (abs[0] != '/' || fstat(rootfd, &root) != 0)
+		return -1;
+	return inside_root(abs, &root);
+}
+
 int
 path_check_target(int rootfd, const char *rel, const struct stat *st)
 {

@@ -483,8 +483,7 @@ START_TEST(test_follow_dotfile_rules)
 	               "symlink envlink -> .env leads to the dotfile .env; see --dotfiles");
 	char line[1024];
 	snprintf(line, sizeof line,
-	         "symlink absenv -> %s/.env leads to the dotfile %s/.env; see --dotfiles", srv.root,
-	         srv.root);
+	         "symlink absenv -> %s/.env leads to the dotfile .env; see --dotfiles", srv.root);
 	assert_refused("/absenv", 404, line);
 	assert_refused("/.env", 404, ".env is a dotfile; see --dotfiles");
 	assert_refused("/fifo", 403, "fifo is a fifo; only regular files are served");
