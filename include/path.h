@@ -12,6 +12,11 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "path_trace.h"
+
+/* Not an errno: path_open_ex's "a symlink leads to a dotfile" (404). */
+#define PATH_EHIDDEN 4095
+
 enum path_status {
 	PATH_OK,
 	PATH_BAD,       /* malformed escape, %00, not an origin/absolute form: 400 */
@@ -46,6 +51,29 @@ long path_encode(const char *path, size_t len, char *out, size_t cap);
  * -errno: -ENOENT/-ENOTDIR (404), -EXDEV/-ELOOP/-EACCES/-EPERM/-ENXIO/-ENODEV (403),
  * -ENAMETOOLONG (414), anything else (500/503). */
 int path_open(int rootfd, const char *rel, struct stat *st);
+
+/* path_open with the server's rules, used for every request:
+ *   follow == 0: symlinks must resolve beneath rootfd (path_open);
+ *   follow == 1 (--follow-symlinks): they may lead anywhere the user can
+ *     read, never through a magic link (/proc/self/root and the like);
+ *   dotfiles == 0: a path that goes through a symlink is traced
+ *     (path_trace) and refused with -PATH_EHIDDEN when its target, inside
+ *     the top dir, has a segment starting with '.' (".well-known" first
+ *     excepted), as the request for that target would be.
+ * A path without symlinks costs one openat2, as path_open. Without openat2
+ * it is path_open_walk: every symlink is refused, whatever follow says. */
+int path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat *st);
+
+/* The dotfile rule on where rel, a path through a symlink, really leads
+ * (st: the file opened for it): 0, -PATH_EHIDDEN when that is a dotfile
+ * inside the top dir, or -ELOOP when the links changed between the open and
+ * this look (refused rather than guessed). Costs a path_trace. */
+int path_check_target(int rootfd, const char *rel, const struct stat *st);
+
+/* If abs, an absolute path without symlinks (path_trace's final), lies in
+ * the top dir: the offset of its part below it (at its NUL for the top dir
+ * itself); else -1. */
+long path_within(int rootfd, const char *abs);
 
 /* The fallback walk used when openat2 is missing; exported for the tests.
  * It refuses every symlink (-ELOOP) instead of resolving it. */

@@ -22,4 +22,9 @@ struct reply;
  * plans nothing) when there is nothing to suggest. */
 int suggest_respond(const struct site *s, struct reply *r, const char *path, size_t len);
 
+/* --dev error pages: TOP/NNN.html (before </body>) or the built-in page
+ * for status, with snippet (HTML) in it, sent with Cache-Control:
+ * no-cache. Returns 1, or 0 (and plans nothing) if it cannot be built. */
+int suggest_page(const struct site *s, struct reply *r, int status, const char *snippet, size_t n);
+
 #endif

@@ -238,9 +238,12 @@ write_json(struct out *o, struct entry *e, size_t n)
  * or 404, and its target's size and date are none of the client's business.
  * Without openat2 (before Linux 5.6) requests refuse every symlink, and so
  * does this. O_PATH: nothing is opened for reading, so a FIFO or a device
- * behind the link cannot block or react. */
+ * behind the link cannot block or react. With --follow-symlinks a link is
+ * listed wherever it leads, as it is served; without --dotfiles, not when it
+ * leads to a dotfile inside the top dir (that request is a 404). */
 static int
-stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, struct stat *st)
+stat_link_beneath(int rootfd, int follow, int dotfiles, const char *dir, size_t len,
+                  const char *name, struct stat *st)
 {
 	char rel[4096];
 	int n = snprintf(rel, sizeof rel, "%.*s%s", (int)len, dir, name);
@@ -248,13 +251,15 @@ stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, str
 		return -1;
 	struct open_how how = {
 	    .flags = O_PATH | O_CLOEXEC,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .resolve = RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_BENEATH),
 	};
 	long fd = syscall(SYS_openat2, rootfd, rel, &how, sizeof how);
 	if (fd < 0)
 		return -1;
 	int r = fstat((int)fd, st);
 	close((int)fd);
+	if (r == 0 && !dotfiles && path_check_target(rootfd, rel, st) != 0)
+		r = -1;
 	return r == 0 ? 0 : -1;
 }
 
@@ -262,8 +267,8 @@ stat_link_beneath(int rootfd, const char *dir, size_t len, const char *name, str
  * stat'ed without following symlinks; a symlink is listed as what it leads
  * to only when that lies beneath the top dir (see stat_link_beneath). */
 static struct entry *
-read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, size_t *count,
-             int *cut)
+read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, int follow,
+             size_t *count, int *cut)
 {
 	int fd = dup(dirfd);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -288,7 +293,8 @@ read_entries(int rootfd, int dirfd, const char *dir, size_t len, int dotfiles, s
 		struct stat st;
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			continue; /* gone meanwhile */
-		if (S_ISLNK(st.st_mode) && stat_link_beneath(rootfd, dir, len, name, &st) != 0)
+		if (S_ISLNK(st.st_mode) &&
+		    stat_link_beneath(rootfd, follow, dotfiles, dir, len, name, &st) != 0)
 			continue; /* leaves the top dir, dangles or loops */
 		if (n == cap) {
 			struct entry *bigger = realloc(e, 2 * cap * sizeof *e);
@@ -331,7 +337,8 @@ listing_respond(const struct site *s, const struct http_request *req, struct rep
 	}
 	size_t n = 0;
 	int cut = 0;
-	struct entry *e = read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles, &n, &cut);
+	struct entry *e = read_entries(s->rootfd, dirfd, dir, len, s->cfg->dotfiles,
+	                               s->cfg->follow_symlinks, &n, &cut);
 	close(dirfd);
 	int fd = e ? memfd_create("listing", MFD_CLOEXEC) : -1;
 	if (fd < 0) {

@@ -269,10 +269,12 @@ path_open_walk(int rootfd, const char *rel, struct stat *st)
 	}
 }
 
+/* Set once openat2 says ENOSYS (a kernel older than 5.6): walk from then on. */
+static int no_openat2;
+
 int
 path_open(int rootfd, const char *rel, struct stat *st)
 {
-	static int no_openat2;
 	if (!no_openat2) {
 		struct open_how how = {
 		    .flags = OPEN_FLAGS,
@@ -281,9 +283,105 @@ path_open(int rootfd, const char *rel, struct stat *st)
 		long fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
 		if (fd >= 0 || errno != ENOSYS)
 			return finish_open((int)fd, st);
-		no_openat2 = 1; /* kernel older than 5.6: walk from now on */
+		no_openat2 = 1;
 	}
 	return path_open_walk(rootfd, rel, st);
+}
+
+static long
+openat2_(int dirfd, const char *rel, unsigned long long resolve)
+{
+	struct open_how how = {.flags = OPEN_FLAGS, .resolve = resolve};
+	return syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof how);
+}
+
+/* Does the absolute, symlink-free path p lie in the directory described by
+ * root? Then the offset of what follows it ("" for root itself), else -1.
+ * Prefixes are compared by device and inode, so no /proc is needed. */
+static long
+inside_root(const char *p, const struct stat *root)
+{
+	char buf[PATH_TRACE_MAX];
+	size_t n = strlen(p);
+	if (n >= sizeof buf)
+		return -1;
+	memcpy(buf, p, n + 1);
+	for (size_t i = 1; i <= n; i++) {
+		if (i < n && buf[i] != '/')
+			continue;
+		char c = buf[i];
+		buf[i] = '\0';
+		struct stat st;
+		int same =
+		    stat(buf, &st) == 0 && st.st_dev == root->st_dev && st.st_ino == root->st_ino;
+		buf[i] = c;
+		if (same)
+			return (long)(i < n ? i + 1 : n);
+	}
+	return -1;
+}
+
+long
+path_within(int rootfd, const char *abs)
+{
+	struct stat root;
+	if (abs[0] != '/' || fstat(rootfd, &root) != 0)
+		return -1;
+	return inside_root(abs, &root);
+}
+
+int
+path_check_target(int rootfd, const char *rel, const struct stat *st)
+{
+	struct path_trace t;
+	if (path_trace(rootfd, rel, &t) != 0 || t.st.st_dev != st->st_dev ||
+	    t.st.st_ino != st->st_ino)
+		return -ELOOP;
+	const char *in = t.final;
+	if (t.leaves) {
+		struct stat root;
+		if (fstat(rootfd, &root) != 0)
+			return -ELOOP;
+		long off = inside_root(t.final, &root);
+		if (off < 0)
+			return 0; /* outside the top dir: the dotfile rule is not ours */
+		in = t.final + off;
+	}
+	return hidden(in, strlen(in)) ? -PATH_EHIDDEN : 0;
+}
+
+int
+path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat *st)
+{
+	unsigned long long rules = RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_BENEATH);
+	long fd = -1;
+	if (no_openat2)
+		return path_open_walk(rootfd, rel, st); /* every symlink refused */
+	if (!dotfiles) {
+		/* The common case, a path without symlinks, costs one call;
+		 * only one that meets a link pays for the dotfile check. */
+		fd = openat2_(rootfd, rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+		if (fd < 0 && errno == ENOSYS) {
+			no_openat2 = 1;
+			return path_open_walk(rootfd, rel, st);
+		}
+		if (fd >= 0 || errno != ELOOP)
+			return finish_open((int)fd, st);
+	}
+	fd = openat2_(rootfd, rel, rules);
+	if (fd < 0 && errno == ENOSYS) {
+		no_openat2 = 1;
+		return path_open_walk(rootfd, rel, st);
+	}
+	int r = finish_open((int)fd, st);
+	if (r >= 0 && !dotfiles) {
+		int c = path_check_target(rootfd, rel, st);
+		if (c < 0) {
+			close(r);
+			return c;
+		}
+	}
+	return r;
 }
 
 int
@@ -292,12 +390,13 @@ path_errno_status(int neg_errno)
 	switch (-neg_errno) {
 	case ENOENT:
 	case ENOTDIR:
+	case PATH_EHIDDEN:
 		return 404;
 	case EXDEV:
 	case ELOOP:
 	case EACCES:
 	case EPERM:
-	case ENXIO:  /* a unix socket, or a device with nothing behind it */
+	case ENXIO: /* a unix socket, or a device with nothing behind it */
 	case ENODEV:
 		return 403;
 	case ENAMETOOLONG:

@@ -11,20 +11,17 @@
 #include "byteranges.h"
 #include "cache.h"
 #include "cond.h"
-#include "hash.h"
+#include "explain.h"
 #include "health.h"
-#include "http_coding.h"
-#include "listing.h"
 #include "live.h"
 #include "log.h"
 #include "mime.h"
 #include "path.h"
+#include "precomp.h"
 #include "range.h"
 #include "reply.h"
 #include "rules.h"
 #include "response.h"
-#include "sidecar.h"
-#include "suggest.h"
 
 /* 301 to the directory with its slash. The Location is rebuilt from the
  * normalised path, percent-encoded, never from the raw target: "//evil/x" or
@@ -267,71 +264,6 @@ respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *
 	reply_plan(r, 200, b.len, fd, 0, st->st_size);
 }
 
-/* Warns about a stale sidecar once, not on every request for it. */
-static void
-warn_stale(const char *path)
-{
-	static uint64_t warned[16];
-	uint64_t h = hash_fnv1a(path, strlen(path));
-	for (size_t i = 0; i < sizeof warned / sizeof warned[0]; i++)
-		if (warned[i] == h)
-			return;
-	memmove(warned + 1, warned, sizeof warned - sizeof warned[0]);
-	warned[0] = h;
-	log_warn("not serving %s: older than the file it compresses", path);
-}
-
-static int
-newer_or_same(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec >= b->tv_nsec);
-}
-
-/* If a fresh sidecar of path exists and the client accepts its coding,
- * swaps *fd and *st for the best one. path has room for the extension. */
-static void
-choose_sidecar(const struct site *s, const struct http_request *req, char *path, size_t len,
-               int *fd, struct stat *st, struct reply_file *fi)
-{
-	const struct http_header *ae = http_field(req, HTTP_FIELD_ACCEPT_ENCODING);
-	int best_q = 0, best_fd = -1;
-	struct stat best_st;
-	for (size_t i = 0; i < SIDECAR_COUNT; i++) {
-		strcpy(path + len, sidecars[i].ext);
-		struct stat sst;
-		int sfd = path_open(s->rootfd, path, &sst);
-		if (sfd < 0)
-			continue;
-		if (!S_ISREG(sst.st_mode)) {
-			close(sfd);
-			continue;
-		}
-		if (!newer_or_same(&sst.st_mtim, &st->st_mtim)) {
-			warn_stale(path);
-			close(sfd);
-			continue;
-		}
-		fi->vary = 1;
-		int q = ae ? http_coding_q(ae->value, sidecars[i].coding) : 0;
-		if (q > best_q) {
-			if (best_fd >= 0)
-				close(best_fd);
-			best_q = q;
-			best_fd = sfd;
-			best_st = sst;
-			fi->encoding = sidecars[i].coding;
-		} else {
-			close(sfd);
-		}
-	}
-	path[len] = '\0';
-	if (best_fd >= 0) {
-		close(*fd);
-		*fd = best_fd;
-		*st = best_st;
-	}
-}
-
 static const char index_name[] = "index.html";
 
 /* Does the last segment of path have an extension ("a/b.css")? */
@@ -353,7 +285,7 @@ open_fallback(const struct site *s, char *path, size_t *len, struct stat *st, in
 	int fd = -ENOENT;
 	if (cfg->clean_urls) {
 		memcpy(path + *len, ".html", 6);
-		fd = path_open(s->rootfd, path, st);
+		fd = path_open_ex(s->rootfd, path, cfg->follow_symlinks, cfg->dotfiles, st);
 		if (fd >= 0 && S_ISREG(st->st_mode)) {
 			*len += 5;
 		} else {
@@ -364,7 +296,7 @@ open_fallback(const struct site *s, char *path, size_t *len, struct stat *st, in
 		}
 	}
 	if (fd == -ENOENT && cfg->spa) {
-		fd = path_open(s->rootfd, index_name, st);
+		fd = path_open_ex(s->rootfd, index_name, cfg->follow_symlinks, cfg->dotfiles, st);
 		if (fd >= 0) {
 			memcpy(path, index_name, sizeof index_name);
 			*len = sizeof index_name - 1;
@@ -412,28 +344,6 @@ respond_cached(const struct site *s, const struct http_request *req, struct repl
 	return 1;
 }
 
-/* A path that could not be opened: 404 (with a suggestion in --dev), 403,
- * 500, or a listing of a directory without index.html. */
-static void
-respond_unopened(const struct site *s, const struct http_request *req, struct reply *r, char *path,
-                 const struct path_result *pr, int fd)
-{
-	if (fd == -ENOENT && pr->trailing_slash && s->cfg->listing) {
-		path[pr->len] = '\0';
-		listing_respond(s, req, r, path, pr->len);
-		return;
-	}
-	int status = path_errno_status(fd);
-	if (status >= 500)
-		log_warn("open %s: %s", path, strerror(-fd));
-	if (status == 404 && s->cfg->dev) {
-		path[pr->len] = '\0';
-		if (suggest_respond(s, r, path, pr->len))
-			return;
-	}
-	reply_error(s, r, status);
-}
-
 /* A normalised path: the cache, else open beneath the root, fall back
  * (--spa, --clean-urls), then the file, a redirect or an error. */
 static void
@@ -452,12 +362,26 @@ respond_path(const struct site *s, const struct http_request *req, struct reply 
 	    respond_cached(s, req, r, path, len))
 		return;
 	struct stat st;
-	int fd = path_open(s->rootfd, path, &st);
+	int fd = path_open_ex(s->rootfd, path, cfg->follow_symlinks, cfg->dotfiles, &st);
+	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
+	if (fd == -ENOENT && cfg->precompressed && !live_html) {
+		/* x.gz without x (Debian's changelog.html.gz): a 404 for the
+		 * clients that cannot take it says Vary too. */
+		fd = precomp_only(s, req, path, len, &st, &fi);
+		if (fd >= 0) {
+			respond_file(s, req, r, fd, &st, &fi);
+			return;
+		}
+		if (fi.vary) {
+			reply_status(s, r, 404, "Vary", "Accept-Encoding");
+			return;
+		}
+	}
 	if (fd == -ENOENT && !pr->trailing_slash && (cfg->clean_urls || cfg->spa) &&
 	    !has_extension(path, len))
 		fd = open_fallback(s, path, &len, &st, &live_html);
 	if (fd < 0) {
-		respond_unopened(s, req, r, path, pr, fd);
+		explain_unopened(s, req, r, path, pr, fd);
 		return;
 	}
 	if (S_ISDIR(st.st_mode) && !pr->trailing_slash) {
@@ -467,12 +391,13 @@ respond_path(const struct site *s, const struct http_request *req, struct reply 
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
-		reply_error(s, r, 403);
+		explain_special(s, r, path, &st);
 		return;
 	}
-	struct reply_file fi = {.name = path, .name_len = len, .live_html = live_html};
+	fi.name_len = len;
+	fi.live_html = live_html;
 	if (cfg->precompressed && !live_html)
-		choose_sidecar(s, req, path, len, &fd, &st, &fi);
+		precomp_choose(s, req, path, len, &fd, &st, &fi);
 	respond_file(s, req, r, fd, &st, &fi);
 }
 
@@ -500,6 +425,10 @@ serve_request(const struct site *s, const struct http_request *req, struct reply
 	struct path_result pr;
 	enum path_status ps = path_normalize(req->target.p, req->target.len, s->cfg->dotfiles, path,
 	                                     SHS_PATH_MAX, &pr);
+	if (ps == PATH_HIDDEN) {
+		explain_hidden(s, r, path);
+		return;
+	}
 	if (ps != PATH_OK) {
 		reply_error(s, r, path_status(ps));
 		return;

@@ -119,6 +119,48 @@ suggest_path(int rootfd, const char *path, size_t len, int dotfiles, char *out, 
 	return best_len;
 }
 
+/* The error page for status (TOP/NNN.html or the built-in one) with
+ * snippet put before its </body>: 1, or 0 (nothing planned). */
+int
+suggest_page(const struct site *s, struct reply *r, int status, const char *snippet, size_t n)
+{
+	struct stat st;
+	int fd = reply_error_page(s, status, &st);
+	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
+	char *body = malloc(base + n);
+	size_t blen = 0;
+	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
+		ssize_t got = fileio_read_all(fd, body, base);
+		blen = got > 0 ? (size_t)got : 0;
+	} else if (body) {
+		struct resp_buf bb;
+		resp_init(&bb, body, base);
+		resp_builtin_body(&bb, status);
+		blen = bb.overflow ? 0 : bb.len;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (!body || blen == 0) {
+		free(body);
+		return 0;
+	}
+	blen = live_splice(body, blen, snippet, n);
+	struct cache_entry *e = cache_private(body, blen, "text/html; charset=utf-8");
+	if (!e)
+		return 0;
+	struct resp_buf b;
+	/* --dev: no-cache from the one Cache-Control rule, unless
+	 * --error-cache-control says otherwise. */
+	reply_head_with_body(s, r, &b, status, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
+	reply_end_headers(s, r, &b);
+	if (b.overflow)
+		reply_overflow(r, -1, status);
+	else
+		reply_plan_mem(r, status, b.len, e);
+	cache_unref(e);
+	return 1;
+}
+
 /* --dev: a 404 that links to the file the client probably meant, put
  * into TOP/404.html (before </body>) or the built-in page. */
 int
@@ -141,38 +183,5 @@ suggest_respond(const struct site *s, struct reply *r, const char *path, size_t 
 				resp_add(&sb, enc + i, 1);
 		resp_adds(&sb, pass == 0 ? "\">/" : "</a>?</p>\n");
 	}
-	struct stat st;
-	int fd = reply_error_page(s, 404, &st);
-	size_t base = fd >= 0 && st.st_size <= (1 << 20) ? (size_t)st.st_size : 512;
-	char *body = sb.overflow ? NULL : malloc(base + sb.len);
-	size_t blen = 0;
-	if (body && fd >= 0 && st.st_size <= (1 << 20)) {
-		ssize_t got = fileio_read_all(fd, body, base);
-		blen = got > 0 ? (size_t)got : 0;
-	} else if (body) {
-		struct resp_buf bb;
-		resp_init(&bb, body, base);
-		resp_builtin_body(&bb, 404);
-		blen = bb.overflow ? 0 : bb.len;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (!body || blen == 0) {
-		free(body);
-		return 0;
-	}
-	blen = live_splice(body, blen, snippet, sb.len);
-	struct cache_entry *e = cache_private(body, blen, "text/html; charset=utf-8");
-	if (!e)
-		return 0;
-	struct resp_buf b;
-	reply_head_with_body(s, r, &b, 404, "text/html; charset=utf-8", (uint64_t)e->st.st_size);
-	r->no_cache = 1;
-	reply_end_headers(s, r, &b);
-	if (b.overflow)
-		reply_overflow(r, -1, 404);
-	else
-		reply_plan_mem(r, 404, b.len, e);
-	cache_unref(e);
-	return 1;
+	return sb.overflow ? 0 : suggest_page(s, r, 404, snippet, sb.len);
 }

@@ -320,6 +320,12 @@ tree_setup(void)
 	put_link("../../outside.txt", "dir/link_out2");
 	put_link("..", "link_dotdot");
 	put_link("loop", "loop");
+	put_file(root_dir, ".env", "dot\n");
+	put_link(".env", "envlink");
+	put_link("/proc/self/root", "magic");
+	put_dir(".well-known");
+	put_file(root_dir, ".well-known/x", "wk\n");
+	put_link(".well-known/x", "wk");
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/fifo", root_dir);
 	ck_assert_int_eq(mkfifo(p, 0644), 0);
@@ -508,6 +514,114 @@ END_TEST
 
 /* ---- path_errno_status ------------------------------------------------------- */
 
+/* ---- path_open_ex: --follow-symlinks and the dotfile rule on targets ---- */
+
+static const struct ex_case {
+	const char *rel;
+	int follow, dotfiles;
+	enum want want;
+	int err;
+} ex_cases[] = {
+    {"file.txt", 0, 0, W_REG, 0},
+    {"link_in", 0, 0, W_REG, 0},
+    {"dir/link_dir/deep.txt", 0, 0, W_REG, 0},
+    {"envlink", 0, 0, W_ERR, PATH_EHIDDEN},
+    {"envlink", 1, 0, W_ERR, PATH_EHIDDEN},
+    {"envlink", 0, 1, W_REG, 0},
+    {"wk", 0, 0, W_REG, 0}, /* .well-known first is no dotfile */
+    {"link_out", 0, 0, W_DENY, 0},
+    {"link_out", 1, 0, W_REG, 0},
+    {"dir/link_out2", 1, 0, W_REG, 0},
+    {"link_abs", 0, 0, W_DENY, 0},
+    {"link_abs", 1, 0, W_REG, 0},
+    {"link_slash/etc/passwd", 1, 1, W_REG, 0},
+    {"link_dotdot/outside.txt", 1, 0, W_REG, 0},
+    {"link_dotdot/outside.txt", 0, 0, W_DENY, 0},
+    /* out through "..", back in by name: still the top dir's dotfile */
+    {"link_dotdot/root/.env", 1, 0, W_ERR, PATH_EHIDDEN},
+    {"magic/etc/passwd", 0, 0, W_DENY, 0},
+    {"magic/etc/passwd", 1, 0, W_DENY, 0},
+    {"magic/etc/passwd", 1, 1, W_DENY, 0},
+    {"loop", 1, 0, W_DENY, 0},
+    {"fifo", 1, 0, W_FIFO, 0},
+    {"missing", 1, 0, W_ERR, ENOENT},
+};
+
+START_TEST(test_open_ex)
+{
+	const struct ex_case *c = &ex_cases[_i];
+	struct stat st;
+	int fd = path_open_ex(root_fd, c->rel, c->follow, c->dotfiles, &st);
+	const char *ctx = c->rel;
+	switch (c->want) {
+	case W_REG:
+		ck_assert_msg(fd >= 0 && S_ISREG(st.st_mode), "%s (follow %d dotfiles %d): %d", ctx,
+		              c->follow, c->dotfiles, fd);
+		break;
+	case W_FIFO:
+		ck_assert_msg(fd >= 0 && S_ISFIFO(st.st_mode), "%s: %d", ctx, fd);
+		break;
+	case W_DIR:
+		ck_assert_msg(fd >= 0 && S_ISDIR(st.st_mode), "%s: %d", ctx, fd);
+		break;
+	case W_ERR:
+		ck_assert_msg(fd == -c->err, "%s (follow %d dotfiles %d): %d, want -%d", ctx,
+		              c->follow, c->dotfiles, fd, c->err);
+		break;
+	case W_DENY:
+		ck_assert_msg(fd < 0 && path_errno_status(fd) == 403,
+		              "%s (follow %d dotfiles %d): %d, want a 403", ctx, c->follow,
+		              c->dotfiles, fd);
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+END_TEST
+
+/* ---- path_trace: which link, and where it points ------------------------- */
+
+static const struct trace_case {
+	const char *rel;
+	int err, leaves, magic;
+	const char *link, *target;
+	const char *final; /* NULL: not checked; "@BASE/..." absolute under base_dir */
+} trace_cases[] = {
+    {"file.txt", 0, 0, 0, "", "", "file.txt"},
+    {"", 0, 0, 0, "", "", ""},
+    {"link_in", 0, 0, 0, "link_in", "file.txt", "file.txt"},
+    {"dir/link_dir/deep.txt", 0, 0, 0, "dir/link_dir", "sub", "dir/sub/deep.txt"},
+    {"dir/link_up", 0, 0, 0, "dir/link_up", "../file.txt", "file.txt"},
+    {"link_out", 0, 1, 0, "link_out", "../outside.txt", "@BASE/outside.txt"},
+    {"dir/link_out2", 0, 1, 0, "dir/link_out2", "../../outside.txt", "@BASE/outside.txt"},
+    {"link_abs", 0, 1, 0, "link_abs", "/etc/passwd", NULL},
+    {"magic/etc", 0, 1, 1, "magic", "/proc/self/root", "/etc"},
+    {"envlink", 0, 0, 0, "envlink", ".env", ".env"},
+    {"loop", -ELOOP, 0, 0, "loop", "loop", NULL},
+    {"missing/x", -ENOENT, 0, 0, "", "", "missing"},
+    {"file.txt/x", -ENOTDIR, 0, 0, "", "", "file.txt"},
+};
+
+START_TEST(test_trace)
+{
+	const struct trace_case *c = &trace_cases[_i];
+	static struct path_trace t;
+	int err = path_trace(root_fd, c->rel, &t);
+	ck_assert_msg(err == c->err && t.err == err, "%s: err %d, want %d", c->rel, err, c->err);
+	ck_assert_msg(t.leaves == c->leaves, "%s: leaves %d", c->rel, t.leaves);
+	ck_assert_msg(t.magic == c->magic, "%s: magic %d", c->rel, t.magic);
+	ck_assert_str_eq(t.link, c->link);
+	ck_assert_str_eq(t.target, c->target);
+	if (c->final && strncmp(c->final, "@BASE", 5) == 0) {
+		char want[PATH_MAX];
+		snprintf(want, sizeof want, "%s%s", base_dir, c->final + 5);
+		ck_assert_str_eq(t.final, want);
+	} else if (c->final) {
+		ck_assert_str_eq(t.final, c->final);
+	}
+}
+END_TEST
+
 static const struct errno_case {
 	int err;
 	int status;
@@ -557,6 +671,8 @@ path_suite(void)
 	tcase_add_loop_test(tc, test_open_walk, 0, NELEM(open_cases));
 	tcase_add_test(tc, test_open_content);
 	tcase_add_test(tc, test_open_name_too_long);
+	tcase_add_loop_test(tc, test_open_ex, 0, NELEM(ex_cases));
+	tcase_add_loop_test(tc, test_trace, 0, NELEM(trace_cases));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errno");

@@ -29,5 +29,6 @@ Suite *responders_suite(void); /* tests/check_responders.c: responders from tabl
 Suite *origin_suite(void);    /* tests/check_origin.c: issue 17 (ETags, Cache-Control, health, lame duck) */
 Suite *rules_suite(void);      /* tests/check_rules.c: _redirects/_headers parser and matcher */
 Suite *rules_site_suite(void); /* tests/check_rules_site.c: the sample site tests/rules-site */
+Suite *refusals_suite(void);   /* tests/check_refusals.c: issue 12 refusals explained, --follow-symlinks, sidecar-only */
 
 #endif
