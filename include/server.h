@@ -39,7 +39,7 @@ struct server {
 		struct loop_handler handler; /* first, see loop.h */
 		int fd;
 		struct server *srv;
-	} listeners[SHS_MAX_LISTENERS], sig;
+	} listeners[SHS_MAX_LISTENERS], sig, upgrade; /* upgrade: see upgrade.h */
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
@@ -59,6 +59,7 @@ struct server {
 	int stopping;      /* SIGTERM/SIGINT seen: finishing in-flight responses */
 	int stop_now;      /* SIGQUIT or a second signal: leave the loop at once */
 	uint64_t stop_deadline_ms;
+	unsigned stop_grace_ms; /* the grace of that deadline (SIGTERM's, or --drain-timeout) */
 
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
 	time_t date_sec;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "reply.h"
 #include "timer.h"
+#include "upgrade.h"
 
 void
 server_update_clock(struct server *srv)
@@ -181,11 +182,12 @@ tick_live_streams(struct server *srv)
 }
 
 static void
-begin_stop(struct server *srv)
+begin_stop(struct server *srv, unsigned grace_ms)
 {
 	log_info("stopping: finishing %u connection(s)", srv->active);
 	srv->stopping = 1;
-	srv->stop_deadline_ms = srv->now_ms + SHS_SHUTDOWN_GRACE_MS;
+	srv->stop_grace_ms = grace_ms;
+	srv->stop_deadline_ms = srv->now_ms + grace_ms;
 	for (unsigned i = 0; i < srv->nlisteners; i++) {
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd); /* closing also removes it from epoll */
@@ -204,6 +206,57 @@ begin_stop(struct server *srv)
 	}
 }
 
+/* The old generation after an upgrade (or a worker of it): stop accepting
+ * (the listeners stay open in the new generation, so queued clients wait
+ * for it), close idle keep-alive connections, end the others after their
+ * response, and give downloads in flight up to --drain-timeout.
+ * Issue 17 (--lameduck): its drain, failing the health check first, goes
+ * here, before begin_stop, in this one place. */
+static void
+retire(struct server *srv)
+{
+	if (srv->stopping)
+		return;
+	log_info("retiring (--drain-timeout %u ms)", srv->cfg->drain_timeout_ms);
+	begin_stop(srv, srv->cfg->drain_timeout_ms);
+}
+
+/* What the new generation said (upgrade_poll closes its fd when done). */
+static void
+on_upgrade(void *self, uint32_t events)
+{
+	struct server_listener *u = self;
+	(void)events;
+	enum upgrade_result r = upgrade_poll();
+	if (r == UPGRADE_PENDING)
+		return;
+	u->fd = -1;
+	if (r == UPGRADE_READY)
+		retire(u->srv);
+}
+
+/* SIGUSR2: start the new generation and watch it; in a worker, the
+ * master's word that it is ready: retire. */
+static void
+on_usr2(struct server *srv)
+{
+	if (upgrade_is_worker()) {
+		retire(srv);
+		return;
+	}
+	if (srv->stopping) {
+		log_warn("SIGUSR2: stopping already; ignored");
+		return;
+	}
+	int fd = upgrade_begin();
+	if (fd < 0)
+		return; /* logged */
+	srv->upgrade = (struct server_listener){{.on_event = on_upgrade}, fd, srv};
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->upgrade};
+	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		log_error("upgrade: epoll_ctl: %s", strerror(errno)); /* stays pending */
+}
+
 /* 1 to go on, 0 to stop now. */
 static int
 handle_signals(struct server *srv)
@@ -212,6 +265,10 @@ handle_signals(struct server *srv)
 	while (read(srv->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
 		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
 			accesslog_reopen_all(&srv->access_log);
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR2) {
+			on_usr2(srv);
 			continue;
 		}
 		if (si.ssi_signo == SIGQUIT) {
@@ -224,7 +281,7 @@ handle_signals(struct server *srv)
 			log_warn("second signal: stopping now");
 			return 0;
 		}
-		begin_stop(srv);
+		begin_stop(srv, SHS_SHUTDOWN_GRACE_MS);
 	}
 	return 1;
 }
@@ -441,8 +498,8 @@ server_run(struct server *srv)
 		if (srv->stopping && srv->active == 0)
 			break;
 		if (srv->stopping && srv->now_ms >= srv->stop_deadline_ms) {
-			log_warn("stop: %u connection(s) still busy after %d ms, closing them",
-			         srv->active, SHS_SHUTDOWN_GRACE_MS);
+			log_warn("stop: %u connection(s) still busy after %u ms, closing them",
+			         srv->active, srv->stop_grace_ms);
 			break;
 		}
 		int n = epoll_wait(srv->epfd, events, SHS_EPOLL_BATCH, wait_time(srv));
