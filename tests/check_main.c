@@ -28,6 +28,7 @@ main(void)
 	srunner_add_suite(sr, fixes_suite());
 	srunner_add_suite(sr, fileio_suite());
 	srunner_add_suite(sr, responders_suite());
+	srunner_add_suite(sr, upgrade_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

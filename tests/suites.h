@@ -24,6 +24,7 @@ Suite *logs_suite(void);      /* tests/check_logs.c: log stalls, long lines, chr
 Suite *pool_suite(void);      /* tests/check_pool.c: request buffers borrowed per request */
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
+Suite *upgrade_suite(void);   /* tests/check_upgrade.c: SIGUSR2 binary upgrade (issue 16) */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
 
 #endif
