@@ -24,6 +24,10 @@
 #include "timer.h"
 #include "upgrade.h"
 
+/* A retiring generation's idle keep-alive connections: time for a request
+ * already sent to arrive and be answered (see begin_stop). */
+#define RETIRE_IDLE_MS 1000
+
 void
 server_update_clock(struct server *srv)
 {
@@ -181,13 +185,22 @@ tick_live_streams(struct server *srv)
 		streams_broadcast(srv, msg, len);
 }
 
+/* gently (a retiring generation): idle keep-alive connections stay open
+ * for a moment (RETIRE_IDLE_MS at most): a request already on its way gets
+ * its answer, with Connection: close, rather than a closed socket, which
+ * clients that do not retry (ab -k) count as a failure. A stop closes them
+ * at once. */
 static void
-begin_stop(struct server *srv, unsigned grace_ms)
+begin_stop(struct server *srv, unsigned grace_ms, int gently)
 {
 	log_info("stopping: finishing %u connection(s)", srv->active);
 	srv->stopping = 1;
 	srv->stop_grace_ms = grace_ms;
 	srv->stop_deadline_ms = srv->now_ms + grace_ms;
+	/* Every idle connection is due this soon; the queue stays in order,
+	 * since all of its members share the one timeout. */
+	if (gently && srv->timers[TIMER_IDLE].timeout_ms > RETIRE_IDLE_MS)
+		srv->timers[TIMER_IDLE].timeout_ms = RETIRE_IDLE_MS;
 	for (unsigned i = 0; i < srv->nlisteners; i++) {
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd); /* closing also removes it from epoll */
@@ -197,7 +210,9 @@ begin_stop(struct server *srv, unsigned grace_ms)
 		struct conn *c = &srv->conns[i];
 		if (c->state == CONN_DONE)
 			continue;
-		if (conn_is_idle(c)) {
+		if (conn_is_idle(c) && gently && c->state == CONN_READ_REQUEST) {
+			continue; /* closed by the shortened idle timer */
+		} else if (conn_is_idle(c)) {
 			conn_close(c);
 			release(srv, c);
 		} else {
@@ -218,7 +233,7 @@ retire(struct server *srv)
 	if (srv->stopping)
 		return;
 	log_info("retiring (--drain-timeout %u ms)", srv->cfg->drain_timeout_ms);
-	begin_stop(srv, srv->cfg->drain_timeout_ms);
+	begin_stop(srv, srv->cfg->drain_timeout_ms, 1);
 }
 
 /* What the new generation said (upgrade_poll closes its fd when done). */
@@ -281,7 +296,7 @@ handle_signals(struct server *srv)
 			log_warn("second signal: stopping now");
 			return 0;
 		}
-		begin_stop(srv, SHS_SHUTDOWN_GRACE_MS);
+		begin_stop(srv, SHS_SHUTDOWN_GRACE_MS, 0);
 	}
 	return 1;
 }
