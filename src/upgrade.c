@@ -45,6 +45,7 @@ enum upgrade_state {
 static struct {
 	char path[PATH_MAX]; /* what to exec; "" if argv[0] could not be resolved */
 	char **argv;         /* a copy: getopt_long permutes the original */
+	int cwd;             /* the startup directory (--daemon moves to /) */
 	dev_t root_dev;      /* "/" at startup: a chroot since then changes it */
 	ino_t root_ino;
 
@@ -72,7 +73,7 @@ static struct {
 	int epfd;  /* both of the above: the one fd callers watch */
 	char msg[512];
 	size_t msg_len;
-} up = {.status_fd = -1, .pid_fd = -1, .sock = -1, .timer = -1, .epfd = -1};
+} up = {.cwd = -1, .status_fd = -1, .pid_fd = -1, .sock = -1, .timer = -1, .epfd = -1};
 
 /* argv[0] as an absolute path: as given if absolute, against the current
  * directory if it has a slash, else the first executable in PATH. */
@@ -159,6 +160,10 @@ upgrade_init(int argc, char **argv)
 	for (int i = 0; i < argc; i++)
 		if (!(up.argv[i] = strdup(argv[i])))
 			return -ENOMEM;
+	/* Relative paths in the arguments (the top dir, logs, the pidfile, "."
+	 * by default) must mean for the new generation what they meant for
+	 * the first one, wherever this process has moved since. */
+	up.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	if (stat("/", &st) == 0) {
 		up.root_dev = st.st_dev;
@@ -335,11 +340,15 @@ exec_child(int *fds, unsigned n, const char *names, int status, int pidfd)
 	fds[n] = status;
 	fds[n + 1] = pidfd;
 	unsigned total = n + 1 + (pidfd >= 0);
+	/* Before the dup2s below, which may reuse its number. */
+	if (up.cwd < 0 || fchdir(up.cwd) != 0)
+		goto fail;
 	/* Out of the way first, so no dup2 below overwrites a source. */
 	int tmp[MAX_FDS + 2];
 	for (unsigned i = 0; i < total; i++)
 		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)(3 + total))) < 0)
 			goto fail;
+	status = tmp[n]; /* where to report a failure from here on */
 	for (unsigned i = 0; i < total; i++)
 		if (dup2(tmp[i], (int)(3 + i)) < 0) /* the copy is not close-on-exec */
 			goto fail;

@@ -395,11 +395,18 @@ START_TEST(test_upgrade_daemon)
 {
 	struct u_env e;
 	u_env_init(&e);
+	/* A relative top dir: the daemon has moved to /, the new generation
+	 * must still find it where the first one did. */
 	const char *args[] = {"--daemon", "--pidfile",       e.pidfile, "--port",
-	                      "0",        "--top-dir",       e.www,     "--error-log",
+	                      "0",        "--top-dir",       "www",     "--error-log",
 	                      e.log,      "--no-access-log", NULL};
 	static struct h_run r;
-	ck_assert_int_eq(h_run_ex(NULL, args, NULL, &r, U_TIMEOUT_MS), 0);
+	char cwd[PATH_MAX];
+	ck_assert(getcwd(cwd, sizeof cwd) != NULL);
+	ck_assert_int_eq(chdir(e.dir), 0);
+	int rc = h_run_ex(NULL, args, NULL, &r, U_TIMEOUT_MS);
+	ck_assert_int_eq(chdir(cwd), 0);
+	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "--daemon: %s", r.err);
 	int port = h_parse_listening(r.out, "127.0.0.1");
 	ck_assert_int_gt(port, 0);
@@ -568,6 +575,56 @@ START_TEST(test_upgrade_in_flight)
 }
 END_TEST
 
+/* Under --chroot the binary and the paths of the arguments are outside
+ * the jail: refused, with a line, nothing changed. */
+START_TEST(test_upgrade_chroot_refused)
+{
+	if (geteuid() != 0)
+		return; /* --chroot needs root */
+	struct u_env e;
+	u_env_init(&e);
+	char asan[512];
+	const char *env[] = {h_env_no_leaks(asan, sizeof asan), NULL};
+	const char *extra[] = {"--chroot", NULL};
+	struct h_server s;
+	u_start(&e, &s, 0, extra, env, 0);
+	ck_assert_int_eq(kill(s.pid, SIGUSR2), 0);
+	u_expect_log(&e, "upgrade refused: not possible inside --chroot");
+	u_assert_serves(s.port);
+	ck_assert_int_eq(u_pidfile(&e), s.pid);
+	ck_assert_int_eq(h_server_stop(&s, U_TIMEOUT_MS), 0);
+	u_env_free(&e);
+}
+END_TEST
+
+/* After --user the new generation starts as that user: it needs a binary
+ * it may execute and files it may open, and nothing to bind. */
+START_TEST(test_upgrade_user_nobody)
+{
+	if (geteuid() != 0)
+		return; /* --user needs root */
+	struct u_env e;
+	u_env_init(&e);
+	u_copy_bin(&e);
+	ck_assert_int_eq(chmod(e.dir, 0755), 0);
+	const char *extra[] = {"--user", "nobody", NULL};
+	struct h_server s;
+	u_start(&e, &s, 1, extra, NULL, 0);
+	pid_t next = u_upgrade(&e, s.pid);
+	u_assert_exit0(s.pid, "the old generation");
+	u_assert_serves(s.port);
+	char path[64], *status;
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)next);
+	status = h_read_file(path, NULL);
+	ck_assert(status != NULL);
+	ck_assert_msg(strstr(status, "\nUid:\t0\t") == NULL, "the new generation runs as root");
+	free(status);
+	ck_assert_int_eq(kill(next, SIGTERM), 0);
+	u_assert_exit0(next, "the new generation after SIGTERM");
+	u_env_free(&e);
+}
+END_TEST
+
 Suite *
 upgrade_suite(void)
 {
@@ -584,6 +641,8 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_socket_activation);
 	tcase_add_test(tc, test_upgrade_notify_socket);
 	tcase_add_test(tc, test_upgrade_in_flight);
+	tcase_add_test(tc, test_upgrade_chroot_refused);
+	tcase_add_test(tc, test_upgrade_user_nobody);
 	suite_add_tcase(s, tc);
 	return s;
 }
