@@ -336,7 +336,10 @@ exec_child(int *fds, unsigned n, const char *names, int status, int pidfd)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	/* SIGPIPE ignored across exec: the stdout the first generation printed
+	 * its startup line to may be long closed, and the new one must not die
+	 * printing its own there (the server ignores SIGPIPE anyway). */
+	signal(SIGPIPE, SIG_IGN);
 	fds[n] = status;
 	fds[n + 1] = pidfd;
 	unsigned total = n + 1 + (pidfd >= 0);

@@ -575,6 +575,24 @@ START_TEST(test_upgrade_in_flight)
 }
 END_TEST
 
+/* The stdout of the first generation is gone (the terminal it was started
+ * from, a pipe): the new one's startup line must not kill it (SIGPIPE). */
+START_TEST(test_upgrade_stdout_closed)
+{
+	struct u_env e;
+	u_env_init(&e);
+	const char *extra[] = {"--workers", "2", NULL};
+	struct h_server s;
+	u_start(&e, &s, 0, extra, NULL, 0);
+	close(s.out_fd);
+	pid_t next = u_upgrade(&e, s.pid);
+	u_assert_exit0(s.pid, "the old generation");
+	u_assert_serves(s.port);
+	u_stop(&e, next);
+	u_env_free(&e);
+}
+END_TEST
+
 /* Under --chroot the binary and the paths of the arguments are outside
  * the jail: refused, with a line, nothing changed. */
 START_TEST(test_upgrade_chroot_refused)
@@ -641,6 +659,7 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_socket_activation);
 	tcase_add_test(tc, test_upgrade_notify_socket);
 	tcase_add_test(tc, test_upgrade_in_flight);
+	tcase_add_test(tc, test_upgrade_stdout_closed);
 	tcase_add_test(tc, test_upgrade_chroot_refused);
 	tcase_add_test(tc, test_upgrade_user_nobody);
 	suite_add_tcase(s, tc);
