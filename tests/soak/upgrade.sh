@@ -85,12 +85,18 @@ run() { # mode (single|workers), ab flags ("" or -k)
 	local mode=$1 k=$2 extra=()
 	[ "$mode" = workers ] && extra=(--workers 2)
 	rm -f "$PIDFILE" "$OUT"/dl-* "$OUT/err.log"
+	# Anything of an earlier run still there would be a bug (listed, not killed).
+	if pgrep -f "$OUT/bin/" >/dev/null; then
+		echo "$mode ab$k: processes of an earlier run still running:"; ps -o pid,ppid,stat,args -p "$(pgrep -d, -f "$OUT/bin/")"; fail=1
+	fi
 	cp "$OUT/bin/shs-up-00" "$SHS.tmp" && mv "$SHS.tmp" "$SHS"
+	local out="$OUT/stdout-$mode$k"
 	"$SHS" --top-dir "$OUT/www" --port 0 --pidfile "$PIDFILE" --no-access-log \
-		--error-log "$OUT/err.log" "${extra[@]}" > "$OUT/stdout" 2>&1 &
+		--error-log "$OUT/err.log" "${extra[@]}" > "$out" 2>&1 &
 	first_pid=$!
-	until_ok 15 grep -q '^listening on' "$OUT/stdout" || { echo "no startup line"; exit 1; }
-	PORT=$(sed -n '1s|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$OUT/stdout")
+	until_ok 15 grep -aq 'listening on http://127.0.0.1:[0-9]*/' "$out" || { echo "no startup line"; exit 1; }
+	PORT=$(grep -ao -m1 'listening on http://127.0.0.1:[0-9]*/' "$out" | sed 's|.*:\([0-9]*\)/$|\1|')
+	[ -n "$PORT" ] || { echo "$mode ab$k: no port in the startup line"; od -c "$out" | head; exit 1; }
 	until_ok 15 test -s "$PIDFILE"
 	rm -f "$OUT"/ab.* "$OUT/stop"
 	# -r: a receive error is counted (Failed requests), not the end of the run.
@@ -99,6 +105,7 @@ run() { # mode (single|workers), ab flags ("" or -k)
 		while [ $r -eq 0 ] || [ ! -e "$OUT/stop" ]; do
 			r=$((r + 1))
 			ab $k -r -n "$N" -c "$C" "http://127.0.0.1:$PORT/" > "$OUT/ab.$r.out" 2> "$OUT/ab.$r.err" || true
+			grep -q '^Complete requests:' "$OUT/ab.$r.out" || break # ab itself failed
 		done
 	) &
 	local ab_pid=$! t0=$SECONDS switched=0 during=0 pids=()
