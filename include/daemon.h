@@ -37,6 +37,14 @@ struct pidfile {
  * gives -EEXIST with *holder set to its pid. */
 int pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder);
 
+/* Writes our pid into the pidfile we hold (truncating it first). 0 or -errno. */
+int pidfile_write_pid(struct pidfile *pf);
+
+/* Takes over fd, a pidfile at path opened and locked by the previous
+ * generation of an upgrade (the lock belongs to the open file, so it is
+ * ours too), without writing to it. Closes fd on failure. 0 or -errno. */
+int pidfile_adopt(struct pidfile *pf, const char *path, int fd);
+
 /* Removes the pidfile by name in its directory, opened before any chroot.
  * After a privilege drop that only works if the user may write to that
  * directory (say /run/simple-http-server/ owned by it); otherwise the file
@@ -61,5 +69,10 @@ int socket_activation_fds(int *fds, unsigned max);
 
 /* Sends a state string ("READY=1") to NOTIFY_SOCKET, if set. */
 void notify_systemd(const char *state);
+
+/* on: READY=1 goes out as "MAINPID=<our pid>\nREADY=1", so that systemd
+ * follows the new generation of an upgrade (the unit needs
+ * NotifyAccess=all: we are not its main process yet when we say it). */
+void notify_systemd_mainpid(int on);
 
 #endif

@@ -40,7 +40,7 @@ struct server {
 		struct loop_handler handler; /* first, see loop.h */
 		int fd;
 		struct server *srv;
-	} listeners[SHS_MAX_LISTENERS], sig;
+	} listeners[SHS_MAX_LISTENERS], sig, upgrade; /* upgrade: see upgrade.h */
 	unsigned nlisteners;
 
 	struct conn *conns;     /* table of cfg->max_conns, allocated once */
@@ -62,7 +62,9 @@ struct server {
 	/* Lame duck (site.lameduck set): until this time --health says 503
 	 * and everything else is served; then server_begin_stop. */
 	uint64_t lameduck_end_ms;
+	int lameduck_retire; /* at its end retire (an upgrade) rather than stop */
 	uint64_t stop_deadline_ms;
+	unsigned stop_grace_ms; /* the grace of that deadline (SIGTERM's, or --drain-timeout) */
 
 	uint64_t now_ms; /* CLOCK_MONOTONIC, refreshed once per wake-up */
 	time_t date_sec;

@@ -22,6 +22,7 @@ struct workers {
 	int ready_wr;         /* the workers' end */
 	int sig_fd;           /* the master's signalfd */
 	int stopping;         /* a stop signal came: do not restart */
+	int upgrade_fd;       /* a new generation is starting: upgrade_fd() to poll, or -1 */
 	uint64_t kill_ms;     /* when stopping: SIGKILL whoever is left at this time */
 	unsigned lameduck_ms; /* --lameduck: a stop signal gives the workers this
 	                       * much more before the SIGKILL (set after start) */

@@ -1,6 +1,8 @@
 /* daemon.c - detaching, pidfile, privileges, systemd. See daemon.h. */
 #include "daemon.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -79,8 +81,11 @@ daemon_ready(struct daemon_handoff *h, int keep_stderr)
 		/* Nothing relative is used after startup; not fatal. */
 	}
 	int r = 0;
-	if (dup2(h->null_fd, STDIN_FILENO) < 0 || dup2(h->null_fd, STDOUT_FILENO) < 0 ||
-	    (!keep_stderr && dup2(h->null_fd, STDERR_FILENO) < 0))
+	/* No /dev/null: a new generation after an upgrade (upgrade.h), which
+	 * never detached and inherited the daemon's streams as they are. */
+	if (h->null_fd >= 0 &&
+	    (dup2(h->null_fd, STDIN_FILENO) < 0 || dup2(h->null_fd, STDOUT_FILENO) < 0 ||
+	     (!keep_stderr && dup2(h->null_fd, STDERR_FILENO) < 0)))
 		r = -errno;
 	if (h->null_fd > STDERR_FILENO)
 		close(h->null_fd);
@@ -125,9 +130,11 @@ pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder)
 		return -e;
 	}
 	/* The lock, not the file's existence, says whether the owner lives:
-	 * a pidfile left by a crash does not block a restart. */
+	 * a pidfile left by a crash does not block a restart. An open file
+	 * description lock, so that it travels with the fd to the new
+	 * generation of an upgrade and is held as long as either has it. */
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	if (fcntl(fd, F_SETLK, &fl) != 0) {
+	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
 		int e = errno;
 		char buf[32] = "";
 		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
@@ -137,15 +144,40 @@ pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder)
 		pf->dirfd = -1;
 		return (e == EAGAIN || e == EACCES) ? -EEXIST : -e;
 	}
-	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
-		int e = errno;
+	pf->fd = fd;
+	int r = pidfile_write_pid(pf);
+	if (r < 0) {
 		close(fd);
 		close(pf->dirfd);
-		pf->dirfd = -1;
-		return -e;
+		pf->fd = pf->dirfd = -1;
 	}
+	return r;
+}
+
+int
+pidfile_write_pid(struct pidfile *pf)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+	if (ftruncate(pf->fd, 0) != 0 || pwrite(pf->fd, buf, (size_t)n, 0) != n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int
+pidfile_adopt(struct pidfile *pf, const char *path, int fd)
+{
+	pf->fd = pf->dirfd = -1;
+	const char *base;
+	int dirfd = log_dir_open(path, &base);
+	if (dirfd < 0 || strlen(base) >= sizeof pf->name) {
+		if (dirfd >= 0)
+			close(dirfd);
+		close(fd);
+		return dirfd < 0 ? dirfd : -ENAMETOOLONG;
+	}
+	strcpy(pf->name, base);
+	pf->dirfd = dirfd;
 	pf->fd = fd;
 	return 0;
 }
@@ -257,9 +289,22 @@ socket_activation_fds(int *fds, unsigned max)
 	return (int)count;
 }
 
+static int notify_mainpid; /* see notify_systemd_mainpid */
+
+void
+notify_systemd_mainpid(int on)
+{
+	notify_mainpid = on;
+}
+
 void
 notify_systemd(const char *state)
 {
+	char msg[256];
+	if (notify_mainpid && strncmp(state, "READY=1", 7) == 0 &&
+	    (size_t)snprintf(msg, sizeof msg, "MAINPID=%ld\n%s", (long)getpid(), state) <
+	        sizeof msg)
+		state = msg;
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (!path || (path[0] != '/' && path[0] != '@'))
 		return;

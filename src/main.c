@@ -19,6 +19,7 @@
 #include "options.h"
 #include "preflight.h"
 #include "server.h"
+#include "upgrade.h"
 #include "urls.h"
 #include "workers.h"
 
@@ -46,6 +47,7 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die_usage(const char
 			line[n++] = (char)*p;
 	}
 	line[n++] = '\n';
+	upgrade_report_failure(line, n); /* a new generation: for the old one to log */
 	fflush(stdout);
 	ssize_t w = write(STDERR_FILENO, line, n);
 	(void)w;
@@ -145,8 +147,8 @@ parse_args(int argc, char **argv, struct options *o, int *exit_status)
 static int
 detach(struct startup *st, int *exit_status)
 {
-	if (!st->opts.daemonize)
-		return 0;
+	if (!st->opts.daemonize || upgrade_is_new_generation())
+		return 0; /* an upgrade's new generation is in the background already */
 	int r = daemon_detach(&st->handoff, exit_status);
 	if (r < 0)
 		die_usage("cannot detach: %s", strerror(-r));
@@ -225,6 +227,8 @@ open_listeners(struct startup *st)
 	int na = socket_activation_fds(act, SHS_MAX_LISTENERS);
 	if (na < 0)
 		die_usage("sockets passed by systemd (LISTEN_FDS): %s", strerror(-na));
+	if (na == 0)
+		na = upgrade_activated_fds(act, SHS_MAX_LISTENERS);
 	int guessed = na == 0 && o->nlistens == 0 && !o->port_given;
 	if (na == 0 && o->nlistens == 0) {
 		o->listens[0].port = cfg->port;
@@ -245,9 +249,12 @@ open_listeners(struct startup *st)
 				group[w] = act[k];
 		} else {
 			const char *host = o->listens[k - na].host;
-			int port = o->listens[k - na].port;
-			int r = guessed ? listen_default(st, group)
-			                : listen_group(host, port, nw, group);
+			int port = o->listens[k - na].port, r = 0;
+			if (upgrade_take_group(k - na, group, nw))
+				; /* inherited from the old generation: nothing to bind */
+			else
+				r = guessed ? listen_default(st, group)
+				            : listen_group(host, port, nw, group);
 			if (r < 0)
 				listen_error(host, port, -r);
 		}
@@ -257,6 +264,7 @@ open_listeners(struct startup *st)
 	st->na = (unsigned)na;
 	st->nl = nl;
 	st->nw = nw;
+	upgrade_set_listeners(st->lfds, st->na, nl, nw);
 }
 
 static void
@@ -266,7 +274,7 @@ acquire_pidfile(struct startup *st)
 	if (!path)
 		return;
 	pid_t holder = 0;
-	int r = pidfile_acquire(&st->pf, path, &holder);
+	int r = upgrade_pidfile(&st->pf, path, &holder);
 	if (r == -EEXIST)
 		die_usage("already running: pidfile %s is held by process %ld", path, (long)holder);
 	if (r < 0)
@@ -435,6 +443,8 @@ main(int argc, char **argv)
 	    .worker = -1,
 	};
 	int status = 0;
+	if (upgrade_init(argc, argv) < 0)
+		die_usage("upgrade: cannot take over from the old generation");
 	if (parse_args(argc, argv, &st.opts, &status))
 		return status;
 	if (st.opts.check)
@@ -448,8 +458,10 @@ main(int argc, char **argv)
 	drop_privileges(&st.opts);
 	if (start_workers(&st) < 0)
 		return EXIT_USAGE; /* the worker said why */
-	if (st.worker < 0)
+	if (st.worker < 0) {
 		announce(&st);
+		upgrade_ready(); /* the old generation retires now */
+	}
 	if (st.nw > 1 && st.worker < 0 && supervise(&st, &status))
 		return status;
 	return run(&st);

@@ -142,6 +142,7 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2); /* upgrade (upgrade.h); in a worker: retire */
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -errno;
 	srv->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "upgrade.h"
 
 /* A worker that dies sooner than this after its start is restarted after
  * a delay, doubled each time up to the maximum, so a worker that cannot
@@ -59,6 +60,7 @@ become_worker(struct workers *ws, unsigned w, pid_t master)
 	memmove(ws->fds, ws->fds + w * ws->nl, ws->nl * sizeof *ws->fds);
 	close(ws->ready_rd);
 	close(ws->sig_fd);
+	upgrade_in_worker(); /* SIGUSR2 now means: retire */
 	/* server_init blocks the signals it reads through its own signalfd;
 	 * the rest get their defaults back. */
 	sigset_t all;
@@ -115,8 +117,10 @@ reap(struct workers *ws)
 		unsigned w = 0;
 		while (w < ws->n && ws->w[w].pid != pid)
 			w++;
-		if (w == ws->n)
-			continue; /* not a worker (none should exist) */
+		if (w == ws->n) {
+			(void)upgrade_child_exited(pid, status); /* a failed new generation */
+			continue;
+		}
 		struct worker *k = &ws->w[w];
 		k->pid = 0;
 		int bad = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
@@ -174,7 +178,7 @@ workers_start(struct workers *ws, unsigned n, int *fds, unsigned nl)
 	ws->n = n;
 	ws->nl = nl;
 	ws->fds = fds;
-	ws->sig_fd = ws->ready_rd = ws->ready_wr = -1;
+	ws->sig_fd = ws->ready_rd = ws->ready_wr = ws->upgrade_fd = -1;
 
 	/* Blocked before any fork, so no signal is lost in between; workers
 	 * get their own signalfd from server_init. */
@@ -186,6 +190,7 @@ workers_start(struct workers *ws, unsigned n, int *fds, unsigned nl)
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	int p[2];
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0 || pipe2(p, O_CLOEXEC) != 0 ||
 	    (ws->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
@@ -245,9 +250,12 @@ workers_ready(struct workers *ws)
 }
 
 /* A stop signal: the workers finish what they are doing; the master's
- * copies of the listeners close so new clients are refused at once. */
+ * copies of the listeners close so new clients are refused at once. After
+ * an upgrade (sig SIGUSR2: retire) the new generation holds every one of
+ * them, so the queues live on; each worker ends by itself within
+ * --drain-timeout (server.c), so no SIGKILL follows (kill_after 0). */
 static void
-begin_stop(struct workers *ws, int sig)
+begin_stop(struct workers *ws, int sig, unsigned kill_after)
 {
 	if (!ws->stopping) {
 		log_info("stopping %u worker(s)", running(ws));
@@ -257,9 +265,36 @@ begin_stop(struct workers *ws, int sig)
 		ws->stopping = 1;
 		/* SIGTERM/SIGINT put each worker in lame duck first. */
 		int lame = sig == SIGTERM || sig == SIGINT;
-		ws->kill_ms = now_ms() + KILL_AFTER_MS + (lame ? ws->lameduck_ms : 0);
+		ws->kill_ms = kill_after ? now_ms() + kill_after + (lame ? ws->lameduck_ms : 0)
+		                         : UINT64_MAX;
 	}
 	signal_all(ws, sig);
+}
+
+/* SIGUSR2 to the master: the new generation is a master too, with every
+ * worker's socket; once it is ready, this one's workers retire. */
+static void
+on_usr2(struct workers *ws)
+{
+	if (ws->stopping)
+		log_warn("SIGUSR2: stopping already; ignored");
+	else if (ws->upgrade_fd < 0)
+		ws->upgrade_fd = upgrade_begin(); /* < 0: refused, logged */
+	else
+		(void)upgrade_begin(); /* logs that one is in progress */
+}
+
+static void
+on_upgrade(struct workers *ws)
+{
+	enum upgrade_result r = upgrade_poll();
+	if (r == UPGRADE_PENDING)
+		return;
+	ws->upgrade_fd = -1;
+	/* Issue 17 (--lameduck): the workers' drain starts with SIGUSR2 here,
+	 * so a lameduck step in the workers (server.c retire) covers this. */
+	if (r == UPGRADE_READY)
+		begin_stop(ws, SIGUSR2, 0);
 }
 
 /* 1 if a worker forked from here returned (we are that worker), else 0. */
@@ -303,11 +338,12 @@ workers_supervise(struct workers *ws, const char *error_log, int *exit_status)
 	unsigned failed = 0;
 	int r;
 	while (!ws->stopping || running(ws) > 0) {
-		struct pollfd pf[2] = {{.fd = ws->sig_fd, .events = POLLIN},
-		                       {.fd = ws->ready_rd, .events = POLLIN}};
-		if (poll(pf, 2, wait_ms(ws)) < 0 && errno != EINTR) {
+		struct pollfd pf[3] = {{.fd = ws->sig_fd, .events = POLLIN},
+		                       {.fd = ws->ready_rd, .events = POLLIN},
+		                       {.fd = ws->upgrade_fd, .events = POLLIN}};
+		if (poll(pf, 3, wait_ms(ws)) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
-			begin_stop(ws, SIGTERM);
+			begin_stop(ws, SIGTERM, KILL_AFTER_MS);
 		}
 		char buf[64];
 		while (read(ws->ready_rd, buf, sizeof buf) > 0)
@@ -317,6 +353,9 @@ workers_supervise(struct workers *ws, const char *error_log, int *exit_status)
 			switch (si.ssi_signo) {
 			case SIGCHLD:
 				break; /* reaped below */
+			case SIGUSR2:
+				on_usr2(ws);
+				break;
 			case SIGHUP:
 			case SIGUSR1:
 				if (error_log && (r = log_reopen()) < 0)
@@ -326,10 +365,12 @@ workers_supervise(struct workers *ws, const char *error_log, int *exit_status)
 				signal_all(ws, (int)si.ssi_signo);
 				break;
 			default: /* SIGTERM, SIGINT, SIGQUIT */
-				begin_stop(ws, (int)si.ssi_signo);
+				begin_stop(ws, (int)si.ssi_signo, KILL_AFTER_MS);
 				break;
 			}
 		}
+		if (ws->upgrade_fd >= 0 && (pf[2].revents & POLLIN))
+			on_upgrade(ws);
 		failed += reap(ws);
 		if (ws->stopping && running(ws) > 0 && now_ms() >= ws->kill_ms) {
 			log_warn("%u worker(s) still running: killing them", running(ws));

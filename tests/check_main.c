@@ -33,6 +33,7 @@ main(void)
 	srunner_add_suite(sr, rules_suite());
 	srunner_add_suite(sr, rules_site_suite());
 	srunner_add_suite(sr, refusals_suite());
+	srunner_add_suite(sr, upgrade_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

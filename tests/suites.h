@@ -25,6 +25,7 @@ Suite *pool_suite(void);      /* tests/check_pool.c: request buffers borrowed pe
 Suite *fixes_suite(void);     /* tests/check_fixes.c: issue 11 (stale cache, listings, startup) */
 Suite *fileio_suite(void);    /* tests/check_fileio.c: whole-file pread helper */
 Suite *cli_suite(void);        /* tests/check_cli.c: the command line and --check, real binary */
+Suite *upgrade_suite(void);   /* tests/check_upgrade.c: SIGUSR2 binary upgrade (issue 16) */
 Suite *responders_suite(void); /* tests/check_responders.c: responders from tables, no socket */
 Suite *origin_suite(void);    /* tests/check_origin.c: issue 17 (ETags, Cache-Control, health, lame duck) */
 Suite *rules_suite(void);      /* tests/check_rules.c: _redirects/_headers parser and matcher */
