@@ -3,7 +3,8 @@
  * Location, bodies and headers, GET and HEAD alike; a rewrite to ../ or to
  * a dotfile refused exactly as a direct request is; the two files 404 with
  * rules on and plain files with rules off; --live reloading a changed
- * _redirects (polled, no fixed sleep). */
+ * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
+ * with --workers 2. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +303,51 @@ START_TEST(test_startup_log)
 }
 END_TEST
 
+/* Occurrences of needle in hay. */
+static int
+count_in(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* With --error-log, what was loaded goes there (not to the terminal), and
+ * once: with --workers 2, worker 0 says it for both. The master answers
+ * only once every worker is up (and has loaded), so stopping it then and
+ * reading the log sees every line there will be. */
+START_TEST(test_log_once)
+{
+	setup_base();
+	char errlog[PATH_MAX + 16];
+	snprintf(errlog, sizeof errlog, "%s/error.log", fx.base);
+	const char *flags[] = {"--rules", "--error-log", errlog, "--workers", "2", NULL};
+	if (_i == 0)
+		flags[3] = NULL;
+	start(fx.site, flags);
+	int status = h_server_stop(&fx.srv, h_ms(10000));
+	fx.srv.pid = 0;
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "exit status %d", status);
+	char *log = h_read_file(errlog, NULL);
+	ck_assert_ptr_nonnull(log);
+	static const char *const want[] = {
+	    "_redirects:18: proxying to another origin is not supported\n",
+	    "_redirects:19: Country= conditions are not supported\n",
+	    "_headers:14: Content-Length cannot be set: the server frames every message\n",
+	    "_redirects: 17 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "supported)\n",
+	    "_headers: 4 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
+	    "frames every message)\n",
+	};
+	for (size_t i = 0; i < NELEM(want); i++)
+		ck_assert_msg(count_in(log, want[i]) == 1, "%d times in the error log: %s\n%s",
+		              count_in(log, want[i]), want[i], log);
+	free(log);
+}
+END_TEST
+
 /* ---- rules off: public/ and any site behave as before ---- */
 
 START_TEST(test_rules_off)
@@ -434,6 +480,7 @@ rules_site_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
+	tcase_add_loop_test(tc, test_log_once, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
