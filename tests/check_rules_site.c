@@ -4,7 +4,7 @@
  * a dotfile refused exactly as a direct request is; the two files 404 with
  * rules on and plain files with rules off; --live reloading a changed
  * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
- * with --workers 2. */
+ * with --workers 2; --health answering before any rule. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +56,15 @@ setup_base(void)
 	snprintf(fx.log, sizeof fx.log, "%s/server.log", fx.base);
 	site_path(fx.site, sizeof fx.site);
 	fx.srv.pid = 0;
+}
+
+/* setup_base, and an empty top dir of the test's own (its path in root). */
+static void
+setup_root(char *root, size_t cap)
+{
+	setup_base();
+	snprintf(root, cap, "%s/root", fx.base);
+	h_mkdir(fx.base, "root");
 }
 
 static void
@@ -303,6 +312,53 @@ START_TEST(test_startup_log)
 }
 END_TEST
 
+/* --health answers before any rule: a forced redirect of the same path, a
+ * catch-all rewrite and a catch-all _headers block change nothing about
+ * it (a balancer's check must not depend on the site's files), while the
+ * rules still answer every other path. */
+START_TEST(test_health_first)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	h_write_str(root, "index.html", "home\n");
+	h_write_str(root, "healthz", "a file\n");
+	h_write_str(root, "_redirects", "/healthz /elsewhere 302!\n/* /index.html 200!\n");
+	h_write_str(root, "_headers",
+	            "/*\n  X-Frame-Options: DENY\n  Cache-Control: public, max-age=60\n"
+	            "/healthz\n  X-Health: rule\n");
+	static const char *const flags[] = {"--rules", "--health", "/healthz", NULL};
+	start(root, flags);
+	for (int m = 0; m < 2; m++) {
+		struct h_resp r;
+		h_fetch(fx.srv.port, methods[m], m ? "/healthz" : "/healthz?from=lb", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Cache-Control", "no-store");
+		H_ASSERT_HEADER(&r, "Content-Length", "3");
+		H_ASSERT_NO_HEADER(&r, "Location");
+		H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+		H_ASSERT_NO_HEADER(&r, "X-Health");
+		if (!m)
+			H_ASSERT_TEXT(&r, "ok\n");
+		h_resp_free(&r);
+		/* The rules are on for everything else. */
+		h_fetch(fx.srv.port, methods[m], "/anything", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+		H_ASSERT_HEADER(&r, "Cache-Control", "public, max-age=60");
+		if (!m)
+			H_ASSERT_TEXT(&r, "home\n");
+		h_resp_free(&r);
+	}
+	struct h_resp r;
+	h_fetch(fx.srv.port, "POST", "/healthz", NULL, &r);
+	H_ASSERT_CODE(&r, 405);
+	H_ASSERT_HEADER(&r, "Allow", "GET, HEAD");
+	H_ASSERT_NO_HEADER(&r, "Location");
+	H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+	h_resp_free(&r);
+}
+END_TEST
+
 /* Occurrences of needle in hay. */
 static int
 count_in(const char *hay, const char *needle)
@@ -401,10 +457,8 @@ answers(void *arg)
 
 START_TEST(test_live_reload)
 {
-	setup_base();
 	char root[PATH_MAX];
-	snprintf(root, sizeof root, "%s/root", fx.base);
-	h_mkdir(fx.base, "root");
+	setup_root(root, sizeof root);
 	h_write_str(root, "index.html", "home\n");
 	h_write_str(root, "_redirects", "/a /b 301\n");
 	static const char *const flags[] = {"--live", NULL};
@@ -435,10 +489,8 @@ END_TEST
  * without "!" like a file at /about would. */
 START_TEST(test_clean_urls_shadow)
 {
-	setup_base();
 	char root[PATH_MAX];
-	snprintf(root, sizeof root, "%s/root", fx.base);
-	h_mkdir(fx.base, "root");
+	setup_root(root, sizeof root);
 	h_write_str(root, "about.html", "about\n");
 	h_write_str(root, "_redirects", "/about /elsewhere 302\n/contact /elsewhere 302\n");
 	static const char *const flags[] = {"--rules", "--clean-urls", NULL};
@@ -481,6 +533,7 @@ rules_site_suite(void)
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
 	tcase_add_loop_test(tc, test_log_once, 0, 2);
+	tcase_add_test(tc, test_health_first);
 	suite_add_tcase(s, tc);
 	return s;
 }
