@@ -4,7 +4,8 @@
  * a dotfile refused exactly as a direct request is; the two files 404 with
  * rules on and plain files with rules off; --live reloading a changed
  * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
- * with --workers 2; --health answering before any rule. */
+ * with --workers 2; --health answering before any rule; --dev reading the
+ * rules once (no reload without --live). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -441,6 +442,7 @@ END_TEST
 struct poll_arg {
 	const char *target, *location;
 	int status;
+	const char *body; /* NULL: any */
 };
 
 static int
@@ -450,7 +452,9 @@ answers(void *arg)
 	struct h_resp r;
 	h_fetch(fx.srv.port, "GET", a->target, NULL, &r);
 	const char *loc = h_header(&r, "Location");
-	int ok = r.status == a->status && (!a->location || (loc && strcmp(loc, a->location) == 0));
+	int ok = r.status == a->status &&
+	         (!a->location || (loc && strcmp(loc, a->location) == 0)) &&
+	         (!a->body || strcmp(H_TEXT(&r), a->body) == 0);
 	h_resp_free(&r);
 	return ok;
 }
@@ -463,10 +467,10 @@ START_TEST(test_live_reload)
 	h_write_str(root, "_redirects", "/a /b 301\n");
 	static const char *const flags[] = {"--live", NULL};
 	start(root, flags);
-	struct poll_arg first = {"/a", "/b", 301};
+	struct poll_arg first = {"/a", "/b", 301, NULL};
 	ck_assert(answers(&first));
 	h_write_str(root, "_redirects", "/a /c 302\n/x https://example.com/ 200\n");
-	struct poll_arg second = {"/a", "/c", 302};
+	struct poll_arg second = {"/a", "/c", 302, NULL};
 	ck_assert_msg(h_poll(answers, &second, h_ms(10000)) >= 0, "the change was not reloaded");
 	ck_assert(h_wait_file_contains(fx.log, "_redirects: 1 rule, 1 skipped (line 2: proxying",
 	                               h_ms(5000)) >= 0);
@@ -480,8 +484,57 @@ START_TEST(test_live_reload)
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/_redirects", root);
 	ck_assert_int_eq(unlink(path), 0);
-	struct poll_arg gone = {"/a", NULL, 404};
+	struct poll_arg gone = {"/a", NULL, 404, NULL};
 	ck_assert_msg(h_poll(answers, &gone, h_ms(10000)) >= 0, "the removal was not reloaded");
+}
+END_TEST
+
+/* --dev without --live reads the rules once, at startup: a change, a new
+ * _headers, a removal do not reload them (only --live subscribes to the
+ * top dir's changes), and nothing breaks. index.html is cached first, so
+ * the cache's inotify watch on the top dir does see the rule files change;
+ * it is changed after them each round, and its new text served, so the
+ * server has read those events before the rules are asked again. */
+START_TEST(test_dev_loads_once)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	h_write_str(root, "index.html", "home\n");
+	h_write_str(root, "_redirects", "/a /b 301\n");
+	static const char *const flags[] = {"--dev", NULL};
+	start(root, flags);
+	struct poll_arg first = {"/a", "/b", 301, NULL};
+	ck_assert(answers(&first));
+	ck_assert(h_wait_file_contains(fx.log, "_redirects: 1 rule\n", h_ms(5000)) >= 0);
+	struct poll_arg home = {"/index.html", NULL, 200, "home\n"};
+	ck_assert(answers(&home));
+	for (int round = 0; round < 3; round++) {
+		if (round == 0)
+			h_write_str(root, "_redirects", "/a /c 302\n");
+		if (round == 1)
+			h_write_str(root, "_headers", "/*\n  X-Dev: 1\n");
+		if (round == 2) {
+			char path[PATH_MAX + 16];
+			snprintf(path, sizeof path, "%s/_redirects", root);
+			ck_assert_int_eq(unlink(path), 0);
+		}
+		char text[32];
+		snprintf(text, sizeof text, "home %d\n", round);
+		h_write_str(root, "index.html", text);
+		home.body = text;
+		ck_assert_msg(h_poll(answers, &home, h_ms(10000)) >= 0,
+		              "round %d: the index.html change not seen", round);
+		ck_assert_msg(answers(&first), "round %d: the rules were reloaded", round);
+		struct h_resp r;
+		h_fetch(fx.srv.port, "HEAD", "/index.html", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_NO_HEADER(&r, "X-Dev");
+		h_resp_free(&r);
+	}
+	char *log = h_read_file(fx.log, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(count_in(log, "_redirects: ") == 1 && !strstr(log, "_headers: "), "%s", log);
+	free(log);
 }
 END_TEST
 
@@ -534,6 +587,7 @@ rules_site_suite(void)
 	tcase_add_test(tc, test_clean_urls_shadow);
 	tcase_add_loop_test(tc, test_log_once, 0, 2);
 	tcase_add_test(tc, test_health_first);
+	tcase_add_test(tc, test_dev_loads_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
