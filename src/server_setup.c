@@ -167,7 +167,7 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 			return -errno;
 	}
 	/* --rules, or --dev/--live when the files are there; loaded by
-	 * server_load_rules, before the first request. */
+	 * server_ready, before the first request. */
 	rules_init(&srv->rules);
 	if (cfg->rules || cfg->dev)
 		srv->site.rules = &srv->rules;
@@ -181,11 +181,13 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 }
 
 void
-server_load_rules(struct server *srv, int quiet)
+server_ready(struct server *srv, int quiet)
 {
 	srv->rules_quiet = quiet;
 	if (srv->site.rules)
 		load_rules(srv);
+	if (!quiet && srv->live.on)
+		log_info("--live: watching %zu directories", watch_count(&srv->watch));
 }
 
 void

@@ -370,16 +370,19 @@ count_in(const char *hay, const char *needle)
 	return n;
 }
 
-/* With --error-log, what was loaded goes there (not to the terminal), and
- * once: with --workers 2, worker 0 says it for both. The master answers
- * only once every worker is up (and has loaded), so stopping it then and
- * reading the log sees every line there will be. */
+/* With --error-log, what was loaded (and what --live watches) goes there,
+ * not to the terminal, and once: with --workers 2, worker 0 says it for
+ * both. The master answers only once every worker is up (and has loaded),
+ * so stopping it then and reading the log sees every line there will be.
+ * Cases: --rules; --rules --workers 2; --live --workers 2 (--live reads
+ * the rules when they are there). */
 START_TEST(test_log_once)
 {
 	setup_base();
 	char errlog[PATH_MAX + 16];
 	snprintf(errlog, sizeof errlog, "%s/error.log", fx.base);
-	const char *flags[] = {"--rules", "--error-log", errlog, "--workers", "2", NULL};
+	const char *flags[] = {
+	    _i == 2 ? "--live" : "--rules", "--error-log", errlog, "--workers", "2", NULL};
 	if (_i == 0)
 		flags[3] = NULL;
 	start(fx.site, flags);
@@ -401,6 +404,9 @@ START_TEST(test_log_once)
 	for (size_t i = 0; i < NELEM(want); i++)
 		ck_assert_msg(count_in(log, want[i]) == 1, "%d times in the error log: %s\n%s",
 		              count_in(log, want[i]), want[i], log);
+	ck_assert_msg(count_in(log, "info: --live: watching ") == (_i == 2),
+	              "--live's watching line %d times:\n%s", count_in(log, "--live: watching "),
+	              log);
 	free(log);
 }
 END_TEST
@@ -585,7 +591,7 @@ rules_site_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
-	tcase_add_loop_test(tc, test_log_once, 0, 2);
+	tcase_add_loop_test(tc, test_log_once, 0, 3);
 	tcase_add_test(tc, test_health_first);
 	tcase_add_test(tc, test_dev_loads_once);
 	suite_add_tcase(s, tc);
