@@ -29,8 +29,12 @@ struct preflight_listeners {
  * must take a new file), --user/--group (exist, and we may switch), in a
  * start's order. Then one line on out: "top dir /srv/www (1,234 files),
  * listening on [::]:8080, user www-data, chroot /srv/www, access log
- * /var/log/x.log, error log stderr". Returns 0, or -1 with err set to the
- * first problem, worded as a start words it. */
+ * /var/log/x.log, error log stderr". When a start would load _redirects
+ * and _headers (--rules, or --dev with the files there), more lines follow:
+ * each skipped rule line ("_redirects:9: reason") and the summaries, as
+ * the error log says them; a skipped line does not fail the check (it does
+ * not stop a start). Returns 0, or -1 with err set to the first problem,
+ * worded as a start words it. */
 int preflight_config(FILE *out, const struct options *o, int rootfd,
                      const struct preflight_listeners *l, char *err, size_t cap);
 

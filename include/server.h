@@ -80,6 +80,7 @@ struct server {
 	struct watch watch; /* the one inotify fd: the cache's and --live's */
 	struct cache cache;
 	struct rules rules; /* _redirects, _headers (--rules, --dev) */
+	int rules_quiet;    /* loads them without logging (server_ready) */
 	struct live_state live;
 	struct server_streams streams;
 	uint64_t live_next_ms;       /* next live-reload deadline */
@@ -90,6 +91,14 @@ struct server {
  * listening sockets and an open root directory fd. Returns 0 or -errno. */
 int server_init(struct server *srv, const struct server_config *cfg, const int *listen_fds,
                 unsigned nlisten, int rootfd);
+
+/* The last step of a start, after server_init, once the error log is open
+ * (so these lines go there, not to the terminal): loads _redirects and
+ * _headers when they are on (--rules, --dev), and says what was loaded and
+ * how many directories --live watches. quiet: another process says it
+ * (--workers: every worker but worker 0), so each line appears once, at
+ * startup and on each --live reload of the rules. */
+void server_ready(struct server *srv, int quiet);
 
 /* Runs the loop until a SIGTERM/SIGINT shutdown completes. Returns the exit
  * status for main (0 for a clean stop). */

@@ -37,8 +37,7 @@ live_init(struct live_state *l, struct watch *w, int dotfiles, const uint64_t *c
 	int r = watch_tree(w, dotfiles, on_change, l);
 	if (r < 0)
 		return r;
-	l->on = 1;
-	log_info("--live: watching %zu directories", watch_count(w));
+	l->on = 1; /* server_setup.c says how many directories, once for all workers */
 	return 0;
 }
 

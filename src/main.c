@@ -303,6 +303,8 @@ open_logs_and_server(struct startup *st)
 
 	if (cfg->error_log && (r = log_open(cfg->error_log)) < 0)
 		die_usage("error log '%s': %s", cfg->error_log, strerror(-r));
+	if (st->nw == 1)
+		server_ready(&st->srv, 0);
 }
 
 static void
@@ -417,6 +419,7 @@ run(struct startup *st)
 			close(st->handoff.null_fd); /* the master's to use */
 		if ((r = server_init(&st->srv, cfg, st->lfds, st->nl, st->rootfd)) < 0)
 			die_usage("worker %d: cannot start: %s", worker, strerror(-r));
+		server_ready(&st->srv, worker > 0); /* worker 0 says what it loaded */
 		workers_ready(&st->ws);
 	}
 	st->srv.access_log = st->alog;

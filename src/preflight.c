@@ -3,6 +3,7 @@
 
 #include "net.h"
 #include "options.h"
+#include "rules.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -269,6 +270,38 @@ print_report(FILE *out, const struct report *r)
 	fputc('\n', out);
 }
 
+/* --check's listing of a skipped rule line: the error log's words. */
+static void
+print_skipped(void *ctx, const char *file, unsigned line, const char *reason)
+{
+	fprintf(ctx, "%s:%u: %s\n", file, line, reason);
+}
+
+/* The rules a start would load (--rules, or --dev when the files are
+ * there): each skipped line, then the summaries, as the error log says
+ * them at startup. A skipped line never stops a start, so it does not
+ * fail the check either. */
+static void
+print_rules(FILE *out, int rootfd, int say_none)
+{
+	struct rules rs;
+	rules_init(&rs);
+	if (rules_load(&rs, rootfd, print_skipped, out) < 0) {
+		fprintf(out, "_redirects/_headers: %s; serving without rules\n", strerror(ENOMEM));
+		return;
+	}
+	char line[256];
+	for (int i = 0; i < 2; i++) {
+		if (!rs.present[i])
+			continue;
+		rules_summary(&rs, (enum rules_file)i, line, sizeof line);
+		fprintf(out, "%s\n", line);
+	}
+	if (say_none && !rs.present[0] && !rs.present[1])
+		fputs("rules: no _redirects or _headers in the top dir\n", out);
+	rules_free(&rs);
+}
+
 int
 preflight_config(FILE *out, const struct options *o, int rootfd,
                  const struct preflight_listeners *l, char *err, size_t cap)
@@ -306,6 +339,8 @@ preflight_config(FILE *out, const struct options *o, int rootfd,
 	    .pidfile = o->pidfile,
 	};
 	print_report(out, &r);
+	if (o->cfg.rules || o->cfg.dev)
+		print_rules(out, rootfd, o->cfg.rules);
 	return 0;
 }
 

@@ -21,6 +21,18 @@
 #include "live.h"
 #include "log.h"
 
+/* _redirects and _headers, and what was loaded to the log, unless another
+ * worker logs it (srv->rules_quiet). A failure to load (out of memory) is logged
+ * by each and leaves no rules: never fatal. */
+static void
+load_rules(struct server *srv)
+{
+	if (!srv->rules_quiet)
+		(void)rules_load_logged(&srv->rules, srv->rootfd, srv->cfg->rules);
+	else if (rules_load(&srv->rules, srv->rootfd, NULL, NULL) < 0)
+		log_error("_redirects/_headers: %s; serving without rules", strerror(ENOMEM));
+}
+
 /* --live: a change to _redirects or _headers (or lost events) reloads
  * both; what was loaded goes to the log again. */
 static void
@@ -30,7 +42,7 @@ on_top_change(void *ctx, const struct watch_change *ch)
 	if ((ch->mask & IN_Q_OVERFLOW) ||
 	    (rules_is_rule_file(ch->name, ch->name_len) &&
 	     (ch->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))))
-		(void)rules_load_logged(&srv->rules, srv->rootfd, srv->cfg->rules);
+		load_rules(srv);
 }
 
 /* The one inotify watcher, opened for the cache or --live, its two
@@ -155,13 +167,11 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, listen_fds[i], &ev) != 0)
 			return -errno;
 	}
-	/* --rules, or --dev/--live when the files are there. A failure to
-	 * load (out of memory) is logged and leaves no rules: never fatal. */
+	/* --rules, or --dev/--live when the files are there; loaded by
+	 * server_ready, before the first request. */
 	rules_init(&srv->rules);
-	if (cfg->rules || cfg->dev) {
-		(void)rules_load_logged(&srv->rules, rootfd, cfg->rules);
+	if (cfg->rules || cfg->dev)
 		srv->site.rules = &srv->rules;
-	}
 	int r = init_watchers(srv);
 	if (r < 0)
 		return r;
@@ -169,6 +179,16 @@ server_init(struct server *srv, const struct server_config *cfg, const int *list
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->sig.fd, &ev) != 0)
 		return -errno;
 	return 0;
+}
+
+void
+server_ready(struct server *srv, int quiet)
+{
+	srv->rules_quiet = quiet;
+	if (srv->site.rules)
+		load_rules(srv);
+	if (!quiet && srv->live.on)
+		log_info("--live: watching %zu directories", watch_count(&srv->watch));
 }
 
 void

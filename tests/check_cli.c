@@ -600,6 +600,47 @@ START_TEST(test_check_systemd)
 }
 END_TEST
 
+/* The rules a start would load follow the first line: each skipped line as
+ * the error log words it, then the summaries; a skipped line is no failure
+ * (exit 0). --dev loads them only when they are there; --rules says when
+ * they are not; without either, nothing about them. */
+START_TEST(test_check_rules)
+{
+	h_write_str(base, "site/a.txt", "a");
+	h_write_str(base, "bare/a.txt", "a");
+	h_write_str(base, "site/_redirects",
+	            "/old /new.html\n/proxy https://example.com/ 200\n/a /b 302\n");
+	h_write_str(base, "site/_headers", "/*\n  X-Frame-Options: DENY\n");
+	const char *args[][8] = {
+	    {"--check", "-p", "0", "site", "--no-access-log", "--rules", NULL},
+	    {"--check", "-p", "0", "site", "--no-access-log", "--dev", NULL},
+	    {"--check", "-p", "0", "bare", "--no-access-log", "--rules", NULL},
+	    {"--check", "-p", "0", "bare", "--no-access-log", "--dev", NULL},
+	    {"--check", "-p", "0", "site", "--no-access-log", NULL},
+	};
+	const char *rules_lines =
+	    "_redirects:2: proxying to another origin is not supported\n"
+	    "_redirects: 2 rules, 1 skipped (line 2: proxying to another origin is not "
+	    "supported)\n"
+	    "_headers: 1 block\n";
+	const char *want_rules[] = {rules_lines, rules_lines,
+	                            "rules: no _redirects or _headers in the top dir\n", "", ""};
+	struct cli r;
+	run_cli(NULL, args[_i], NULL, &r);
+	ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d; stderr '%s'",
+	              r.status, r.err);
+	char *real = realpath(base, NULL), want[4096];
+	snprintf(want, sizeof want,
+	         "top dir %s/%s (%d file%s), listening on 127.0.0.1:0 (any free port), user %s, "
+	         "access log off, error log stderr\n%s",
+	         real, args[_i][3], _i == 2 || _i == 3 ? 1 : 3, _i == 2 || _i == 3 ? "" : "s", me(),
+	         want_rules[_i]);
+	free(real);
+	ck_assert_str_eq(r.out, want);
+	ck_assert_str_eq(r.err, "");
+}
+END_TEST
+
 /* Each refusal: exit 2, exactly the line a real start prints, nothing on
  * stdout, nothing left behind. */
 START_TEST(test_check_failures)
@@ -703,6 +744,7 @@ cli_suite(void)
 	tcase_add_loop_test(tc, test_check_ok, 0, 2);
 	tcase_add_test(tc, test_check_existing_log);
 	tcase_add_test(tc, test_check_systemd);
+	tcase_add_loop_test(tc, test_check_rules, 0, 5);
 	tcase_add_test(tc, test_check_failures);
 	suite_add_tcase(s, tc);
 	return s;

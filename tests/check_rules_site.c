@@ -3,7 +3,9 @@
  * Location, bodies and headers, GET and HEAD alike; a rewrite to ../ or to
  * a dotfile refused exactly as a direct request is; the two files 404 with
  * rules on and plain files with rules off; --live reloading a changed
- * _redirects (polled, no fixed sleep). */
+ * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
+ * with --workers 2; --health answering before any rule; --dev reading the
+ * rules once (no reload without --live). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +57,15 @@ setup_base(void)
 	snprintf(fx.log, sizeof fx.log, "%s/server.log", fx.base);
 	site_path(fx.site, sizeof fx.site);
 	fx.srv.pid = 0;
+}
+
+/* setup_base, and an empty top dir of the test's own (its path in root). */
+static void
+setup_root(char *root, size_t cap)
+{
+	setup_base();
+	snprintf(root, cap, "%s/root", fx.base);
+	h_mkdir(fx.base, "root");
 }
 
 static void
@@ -302,6 +313,104 @@ START_TEST(test_startup_log)
 }
 END_TEST
 
+/* --health answers before any rule: a forced redirect of the same path, a
+ * catch-all rewrite and a catch-all _headers block change nothing about
+ * it (a balancer's check must not depend on the site's files), while the
+ * rules still answer every other path. */
+START_TEST(test_health_first)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	h_write_str(root, "index.html", "home\n");
+	h_write_str(root, "healthz", "a file\n");
+	h_write_str(root, "_redirects", "/healthz /elsewhere 302!\n/* /index.html 200!\n");
+	h_write_str(root, "_headers",
+	            "/*\n  X-Frame-Options: DENY\n  Cache-Control: public, max-age=60\n"
+	            "/healthz\n  X-Health: rule\n");
+	static const char *const flags[] = {"--rules", "--health", "/healthz", NULL};
+	start(root, flags);
+	for (int m = 0; m < 2; m++) {
+		struct h_resp r;
+		h_fetch(fx.srv.port, methods[m], m ? "/healthz" : "/healthz?from=lb", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Cache-Control", "no-store");
+		H_ASSERT_HEADER(&r, "Content-Length", "3");
+		H_ASSERT_NO_HEADER(&r, "Location");
+		H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+		H_ASSERT_NO_HEADER(&r, "X-Health");
+		if (!m)
+			H_ASSERT_TEXT(&r, "ok\n");
+		h_resp_free(&r);
+		/* The rules are on for everything else. */
+		h_fetch(fx.srv.port, methods[m], "/anything", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+		H_ASSERT_HEADER(&r, "Cache-Control", "public, max-age=60");
+		if (!m)
+			H_ASSERT_TEXT(&r, "home\n");
+		h_resp_free(&r);
+	}
+	struct h_resp r;
+	h_fetch(fx.srv.port, "POST", "/healthz", NULL, &r);
+	H_ASSERT_CODE(&r, 405);
+	H_ASSERT_HEADER(&r, "Allow", "GET, HEAD");
+	H_ASSERT_NO_HEADER(&r, "Location");
+	H_ASSERT_NO_HEADER(&r, "X-Frame-Options");
+	h_resp_free(&r);
+}
+END_TEST
+
+/* Occurrences of needle in hay. */
+static int
+count_in(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* With --error-log, what was loaded (and what --live watches) goes there,
+ * not to the terminal, and once: with --workers 2, worker 0 says it for
+ * both. The master answers only once every worker is up (and has loaded),
+ * so stopping it then and reading the log sees every line there will be.
+ * Cases: --rules; --rules --workers 2; --live --workers 2 (--live reads
+ * the rules when they are there). */
+START_TEST(test_log_once)
+{
+	setup_base();
+	char errlog[PATH_MAX + 16];
+	snprintf(errlog, sizeof errlog, "%s/error.log", fx.base);
+	const char *flags[] = {
+	    _i == 2 ? "--live" : "--rules", "--error-log", errlog, "--workers", "2", NULL};
+	if (_i == 0)
+		flags[3] = NULL;
+	start(fx.site, flags);
+	int status = h_server_stop(&fx.srv, h_ms(10000));
+	fx.srv.pid = 0;
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "exit status %d", status);
+	char *log = h_read_file(errlog, NULL);
+	ck_assert_ptr_nonnull(log);
+	static const char *const want[] = {
+	    "_redirects:18: proxying to another origin is not supported\n",
+	    "_redirects:19: Country= conditions are not supported\n",
+	    "_headers:14: Content-Length cannot be set: the server frames every message\n",
+	    "_redirects: 17 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "supported)\n",
+	    "_headers: 4 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
+	    "frames every message)\n",
+	};
+	for (size_t i = 0; i < NELEM(want); i++)
+		ck_assert_msg(count_in(log, want[i]) == 1, "%d times in the error log: %s\n%s",
+		              count_in(log, want[i]), want[i], log);
+	ck_assert_msg(count_in(log, "info: --live: watching ") == (_i == 2),
+	              "--live's watching line %d times:\n%s", count_in(log, "--live: watching "),
+	              log);
+	free(log);
+}
+END_TEST
+
 /* ---- rules off: public/ and any site behave as before ---- */
 
 START_TEST(test_rules_off)
@@ -339,6 +448,7 @@ END_TEST
 struct poll_arg {
 	const char *target, *location;
 	int status;
+	const char *body; /* NULL: any */
 };
 
 static int
@@ -348,25 +458,25 @@ answers(void *arg)
 	struct h_resp r;
 	h_fetch(fx.srv.port, "GET", a->target, NULL, &r);
 	const char *loc = h_header(&r, "Location");
-	int ok = r.status == a->status && (!a->location || (loc && strcmp(loc, a->location) == 0));
+	int ok = r.status == a->status &&
+	         (!a->location || (loc && strcmp(loc, a->location) == 0)) &&
+	         (!a->body || strcmp(H_TEXT(&r), a->body) == 0);
 	h_resp_free(&r);
 	return ok;
 }
 
 START_TEST(test_live_reload)
 {
-	setup_base();
 	char root[PATH_MAX];
-	snprintf(root, sizeof root, "%s/root", fx.base);
-	h_mkdir(fx.base, "root");
+	setup_root(root, sizeof root);
 	h_write_str(root, "index.html", "home\n");
 	h_write_str(root, "_redirects", "/a /b 301\n");
 	static const char *const flags[] = {"--live", NULL};
 	start(root, flags);
-	struct poll_arg first = {"/a", "/b", 301};
+	struct poll_arg first = {"/a", "/b", 301, NULL};
 	ck_assert(answers(&first));
 	h_write_str(root, "_redirects", "/a /c 302\n/x https://example.com/ 200\n");
-	struct poll_arg second = {"/a", "/c", 302};
+	struct poll_arg second = {"/a", "/c", 302, NULL};
 	ck_assert_msg(h_poll(answers, &second, h_ms(10000)) >= 0, "the change was not reloaded");
 	ck_assert(h_wait_file_contains(fx.log, "_redirects: 1 rule, 1 skipped (line 2: proxying",
 	                               h_ms(5000)) >= 0);
@@ -380,8 +490,57 @@ START_TEST(test_live_reload)
 	char path[PATH_MAX + 16];
 	snprintf(path, sizeof path, "%s/_redirects", root);
 	ck_assert_int_eq(unlink(path), 0);
-	struct poll_arg gone = {"/a", NULL, 404};
+	struct poll_arg gone = {"/a", NULL, 404, NULL};
 	ck_assert_msg(h_poll(answers, &gone, h_ms(10000)) >= 0, "the removal was not reloaded");
+}
+END_TEST
+
+/* --dev without --live reads the rules once, at startup: a change, a new
+ * _headers, a removal do not reload them (only --live subscribes to the
+ * top dir's changes), and nothing breaks. index.html is cached first, so
+ * the cache's inotify watch on the top dir does see the rule files change;
+ * it is changed after them each round, and its new text served, so the
+ * server has read those events before the rules are asked again. */
+START_TEST(test_dev_loads_once)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	h_write_str(root, "index.html", "home\n");
+	h_write_str(root, "_redirects", "/a /b 301\n");
+	static const char *const flags[] = {"--dev", NULL};
+	start(root, flags);
+	struct poll_arg first = {"/a", "/b", 301, NULL};
+	ck_assert(answers(&first));
+	ck_assert(h_wait_file_contains(fx.log, "_redirects: 1 rule\n", h_ms(5000)) >= 0);
+	struct poll_arg home = {"/index.html", NULL, 200, "home\n"};
+	ck_assert(answers(&home));
+	for (int round = 0; round < 3; round++) {
+		if (round == 0)
+			h_write_str(root, "_redirects", "/a /c 302\n");
+		if (round == 1)
+			h_write_str(root, "_headers", "/*\n  X-Dev: 1\n");
+		if (round == 2) {
+			char path[PATH_MAX + 16];
+			snprintf(path, sizeof path, "%s/_redirects", root);
+			ck_assert_int_eq(unlink(path), 0);
+		}
+		char text[32];
+		snprintf(text, sizeof text, "home %d\n", round);
+		h_write_str(root, "index.html", text);
+		home.body = text;
+		ck_assert_msg(h_poll(answers, &home, h_ms(10000)) >= 0,
+		              "round %d: the index.html change not seen", round);
+		ck_assert_msg(answers(&first), "round %d: the rules were reloaded", round);
+		struct h_resp r;
+		h_fetch(fx.srv.port, "HEAD", "/index.html", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_NO_HEADER(&r, "X-Dev");
+		h_resp_free(&r);
+	}
+	char *log = h_read_file(fx.log, NULL);
+	ck_assert_ptr_nonnull(log);
+	ck_assert_msg(count_in(log, "_redirects: ") == 1 && !strstr(log, "_headers: "), "%s", log);
+	free(log);
 }
 END_TEST
 
@@ -389,10 +548,8 @@ END_TEST
  * without "!" like a file at /about would. */
 START_TEST(test_clean_urls_shadow)
 {
-	setup_base();
 	char root[PATH_MAX];
-	snprintf(root, sizeof root, "%s/root", fx.base);
-	h_mkdir(fx.base, "root");
+	setup_root(root, sizeof root);
 	h_write_str(root, "about.html", "about\n");
 	h_write_str(root, "_redirects", "/about /elsewhere 302\n/contact /elsewhere 302\n");
 	static const char *const flags[] = {"--rules", "--clean-urls", NULL};
@@ -434,6 +591,9 @@ rules_site_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
+	tcase_add_loop_test(tc, test_log_once, 0, 3);
+	tcase_add_test(tc, test_health_first);
+	tcase_add_test(tc, test_dev_loads_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
