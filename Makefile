@@ -67,10 +67,11 @@ asan:
 # tests/fuzz/corpus/NAME; a crash stops the run and leaves build-fuzz/crash-*.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
-FUZZERS := http path range cond
+FUZZERS := http path range cond rules
 FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB := src/http.c src/http_fields.c src/http_chunked.c src/http_coding.c src/path.c src/range.c src/cond.c src/response.c
+FUZZ_LIB := src/http.c src/http_fields.c src/http_chunked.c src/http_coding.c src/path.c src/path_trace.c src/range.c src/cond.c src/response.c \
+	src/rules_parse.c src/rules_set.c src/rules_match.c src/options_value.c
 
 build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB) $(wildcard include/*.h)
 	@mkdir -p build-fuzz
