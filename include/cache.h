@@ -60,6 +60,9 @@ struct cache {
 	struct cache_entry *lru_head, *lru_tail;
 	size_t count, bytes;
 	size_t max_bytes, max_file; /* max_bytes 0: the cache is off */
+	/* --follow-symlinks: revalidate as requests open (path_open_ex), so an
+	 * entry reached through a link out of the top dir stays valid. */
+	int follow_symlinks;
 };
 
 /* max_bytes 0 turns the cache off. w: the watcher to subscribe to (the

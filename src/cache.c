@@ -192,10 +192,12 @@ same_file(const struct stat *a, const struct stat *b)
 /* Is the entry still what the path names, beneath the root, with no
  * precompressed sibling that would change the answer? */
 static int
-still_valid(const struct cache_entry *e, int rootfd, int check_sidecars)
+still_valid(const struct cache *c, const struct cache_entry *e, int rootfd, int check_sidecars)
 {
 	struct stat st;
-	int fd = path_open(rootfd, e->path, &st);
+	/* Dotfiles allowed here: the entry passed that rule when it was
+	 * loaded, and same_file below refuses any other file at the path. */
+	int fd = path_open_ex(rootfd, e->path, c->follow_symlinks, 1, &st);
 	if (fd < 0)
 		return 0;
 	close(fd);
@@ -208,7 +210,7 @@ still_valid(const struct cache_entry *e, int rootfd, int check_sidecars)
 		for (size_t i = 0; i < SIDECAR_COUNT; i++) {
 			memcpy(p, e->path, e->path_len);
 			strcpy(p + e->path_len, sidecars[i].ext);
-			fd = path_open(rootfd, p, &st);
+			fd = path_open_ex(rootfd, p, c->follow_symlinks, 1, &st);
 			if (fd >= 0) {
 				close(fd);
 				return 0;
@@ -246,7 +248,7 @@ cache_lookup(struct cache *c, const char *path, size_t len, uint64_t now_ms, int
 			return NULL;
 	}
 	if (now_ms - e->checked_ms >= CACHE_CHECK_MS) {
-		if (!still_valid(e, rootfd, check_sidecars)) {
+		if (!still_valid(c, e, rootfd, check_sidecars)) {
 			drop(c, e);
 			return NULL;
 		}

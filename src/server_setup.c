@@ -59,6 +59,7 @@ init_watchers(struct server *srv)
 		         strerror(-r), CACHE_CHECK_MS);
 	if (cache_init(&srv->cache, cfg->cache_bytes, cfg->cache_max_file, &srv->watch) != 0)
 		return -ENOMEM;
+	srv->cache.follow_symlinks = cfg->follow_symlinks;
 	srv->live_next_ms = UINT64_MAX;
 	if (cfg->live) {
 		r = live_init(&srv->live, &srv->watch, cfg->dotfiles, &srv->now_ms);

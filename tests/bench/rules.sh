@@ -59,7 +59,7 @@ start() {
 	taskset -c 0 "$BIN" --top-dir "$ROOT" --port 0 --no-access-log "$@" >"$log.out" 2>"$log" &
 	PID[$name]=$!
 	for _ in $(seq 100); do
-		PORT[$name]=$(sed -n 's|^listening on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$log.out")
+		PORT[$name]=$(sed -n 's|^serving .* on http://127.0.0.1:\([0-9]*\)/$|\1|p' "$log.out")
 		[ -z "${PORT[$name]}" ] || return 0
 		sleep 0.05
 	done

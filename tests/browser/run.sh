@@ -103,7 +103,7 @@ pid=$!
 port=""
 for _ in $(seq 100); do
 	line="$(head -n 1 "$tmp/stdout")"
-	if [[ "$line" =~ ^listening\ on\ http://127\.0\.0\.1:([0-9]+)/$ ]]; then
+	if [[ "$line" =~ ^serving\ .*\ on\ http://127\.0\.0\.1:([0-9]+)/$ ]]; then
 		port="${BASH_REMATCH[1]}"
 		break
 	fi

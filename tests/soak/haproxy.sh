@@ -96,7 +96,7 @@ start_instance() { # name port
 	INST_PID[$name]=$!
 	PIDS+=($!)
 	local deadline=$((SECONDS + 10))
-	until grep -q "^listening on http://127.0.0.1:$port/" "$out" 2>/dev/null; do
+	until grep -q "^serving .* on http://127.0.0.1:$port/" "$out" 2>/dev/null; do
 		kill -0 "${INST_PID[$name]}" 2>/dev/null || die "$name did not start: $(tail -3 "$OUT/$name.log")"
 		[ $SECONDS -lt $deadline ] || die "$name did not start within 10 s"
 		sleep 0.05

@@ -94,8 +94,8 @@ run() { # mode (single|workers), ab flags ("" or -k)
 	"$SHS" --top-dir "$OUT/www" --port 0 --pidfile "$PIDFILE" --no-access-log \
 		--error-log "$OUT/err.log" "${extra[@]}" > "$out" 2>&1 &
 	first_pid=$!
-	until_ok 15 grep -aq 'listening on http://127.0.0.1:[0-9]*/' "$out" || { echo "no startup line"; exit 1; }
-	PORT=$(grep -ao -m1 'listening on http://127.0.0.1:[0-9]*/' "$out" | sed 's|.*:\([0-9]*\)/$|\1|')
+	until_ok 15 grep -aq ' on http://127.0.0.1:[0-9]*/' "$out" || { echo "no startup line"; exit 1; }
+	PORT=$(grep -ao -m1 ' on http://127.0.0.1:[0-9]*/' "$out" | sed 's|.*:\([0-9]*\)/$|\1|')
 	[ -n "$PORT" ] || { echo "$mode ab$k: no port in the startup line"; od -c "$out" | head; exit 1; }
 	until_ok 15 test -s "$PIDFILE"
 	rm -f "$OUT"/ab.* "$OUT/stop"
