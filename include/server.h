@@ -23,13 +23,14 @@
 
 struct conn;
 
-/* The --live event streams (server.c): live_tick() makes the messages, the
- * server writes them to every connection on the list. */
+/* The --live event streams (server.c; the list is server_conns.c):
+ * live_tick() makes the messages, the server writes them to every
+ * connection on the list. */
 struct server_streams {
 	struct conn *head; /* CONN_EVENTS connections, linked by sse_prev/sse_next */
 	unsigned count;    /* on the list */
 	unsigned open;     /* event-stream responses, head sent or not: the cap
-	                    * (live_respond_events takes one, release() gives it back) */
+	                    * (live_respond_events takes one, server_release() gives it back) */
 };
 
 struct server {

@@ -1,4 +1,5 @@
-/* server.c - the one epoll loop. See server.h.
+/* server.c - the one epoll loop. See server.h; its lists are
+ * server_conns.c, signals and the stop server_stop.c.
  *
  * Each wake-up: epoll_wait, refresh the clock and Date string, run every
  * connection that has an event, run the ready list, expire timers, and only
@@ -9,12 +10,9 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "accept.h"
 #include "conn.h"
@@ -22,11 +20,6 @@
 #include "log.h"
 #include "reply.h"
 #include "timer.h"
-#include "upgrade.h"
-
-/* A retiring generation's idle keep-alive connections: time for a request
- * already sent to arrive and be answered (see begin_stop). */
-#define RETIRE_IDLE_MS 1000
 
 void
 server_update_clock(struct server *srv)
@@ -49,89 +42,13 @@ server_update_clock(struct server *srv)
 	}
 }
 
-/* Puts a connection that used its fair share on the ready list: it runs
- * again before the loop sleeps, since no new edge will wake it. */
-static void
-ready_push(struct server *srv, struct conn *c)
-{
-	if (c->in_ready)
-		return;
-	c->in_ready = 1;
-	c->next = NULL;
-	if (srv->ready_tail)
-		srv->ready_tail->next = c;
-	else
-		srv->ready = c;
-	srv->ready_tail = c;
-}
-
-/* Adds a connection that has just become an event stream to the list
- * live_tick()'s messages go to. */
-static void
-streams_join(struct server *srv, struct conn *c)
-{
-	c->sse_prev = NULL;
-	c->sse_next = srv->streams.head;
-	if (c->sse_next)
-		c->sse_next->sse_prev = c;
-	srv->streams.head = c;
-	c->in_sse = 1;
-	srv->streams.count++;
-}
-
-/* Takes a closed connection off the stream list and gives back its place
- * under the cap. */
-static void
-streams_leave(struct server *srv, struct conn *c)
-{
-	if (c->sse_counted) {
-		c->sse_counted = 0;
-		srv->streams.open--;
-	}
-	if (!c->in_sse)
-		return;
-	if (c->sse_prev)
-		c->sse_prev->sse_next = c->sse_next;
-	else
-		srv->streams.head = c->sse_next;
-	if (c->sse_next)
-		c->sse_next->sse_prev = c->sse_prev;
-	c->sse_prev = c->sse_next = NULL;
-	c->in_sse = 0;
-	srv->streams.count--;
-}
-
-/* Removes a closed connection from every list; its slot is freed after the
- * batch. The ready list is short (only connections that yielded), so the
- * scan is cheap and rare. */
-static void
-release(struct server *srv, struct conn *c)
-{
-	streams_leave(srv, c);
-	timer_unlink(srv, c);
-	if (c->in_ready) {
-		struct conn **pp = &srv->ready, *prev = NULL;
-		while (*pp != c) {
-			prev = *pp;
-			pp = &(*pp)->next;
-		}
-		*pp = c->next;
-		if (srv->ready_tail == c)
-			srv->ready_tail = prev;
-		c->in_ready = 0;
-	}
-	srv->active--;
-	c->next = srv->released;
-	srv->released = c;
-}
-
 /* Bookkeeping after a connection ran: free it, or put it in the timer
  * queue its state calls for. */
 static void
 after_run(struct server *srv, struct conn *c)
 {
 	if (c->state == CONN_DONE) {
-		release(srv, c);
+		server_release(srv, c);
 		return;
 	}
 	enum timer_class cls = conn_timer_class(c);
@@ -148,10 +65,10 @@ run(struct server *srv, struct conn *c)
 {
 	switch (conn_run(c)) {
 	case CONN_RUN_YIELD:
-		ready_push(srv, c);
+		server_ready_push(srv, c);
 		break;
 	case CONN_RUN_JOIN_EVENTS:
-		streams_join(srv, c);
+		server_streams_join(srv, c);
 		break;
 	case CONN_RUN_WAIT:
 	case CONN_RUN_CLOSED:
@@ -185,181 +102,6 @@ tick_live_streams(struct server *srv)
 		streams_broadcast(srv, msg, len);
 }
 
-/* gently (a retiring generation): idle keep-alive connections stay open
- * for a moment (RETIRE_IDLE_MS at most): a request already on its way gets
- * its answer, with Connection: close, rather than a closed socket, which
- * clients that do not retry (ab -k) count as a failure. A stop closes them
- * at once. */
-static void
-begin_stop(struct server *srv, unsigned grace_ms, int gently)
-{
-	if (srv->stopping)
-		return;
-	srv->lameduck_end_ms = 0;
-	srv->site.lameduck = 0;
-	log_info("stopping: finishing %u connection(s)", srv->active);
-	srv->stopping = 1;
-	srv->stop_grace_ms = grace_ms;
-	srv->stop_deadline_ms = srv->now_ms + grace_ms;
-	/* Every idle connection is due this soon; the queue stays in order,
-	 * since all of its members share the one timeout. */
-	if (gently && srv->timers[TIMER_IDLE].timeout_ms > RETIRE_IDLE_MS)
-		srv->timers[TIMER_IDLE].timeout_ms = RETIRE_IDLE_MS;
-	for (unsigned i = 0; i < srv->nlisteners; i++) {
-		if (srv->listeners[i].fd >= 0)
-			close(srv->listeners[i].fd); /* closing also removes it from epoll */
-		srv->listeners[i].fd = -1;
-	}
-	for (unsigned i = 0; i < srv->used_slots; i++) {
-		struct conn *c = &srv->conns[i];
-		if (c->state == CONN_DONE)
-			continue;
-		if (conn_is_idle(c) && gently && c->state == CONN_READ_REQUEST) {
-			continue; /* closed by the shortened idle timer */
-		} else if (conn_is_idle(c)) {
-			conn_close(c);
-			release(srv, c);
-		} else {
-			conn_stop_keep_alive(c);
-		}
-	}
-}
-
-void
-server_begin_stop(struct server *srv)
-{
-	begin_stop(srv, SHS_SHUTDOWN_GRACE_MS, 0);
-}
-
-/* The old generation after an upgrade (or a worker of it): stop accepting
- * (the listeners stay open in the new generation, so queued clients wait
- * for it), close idle keep-alive connections, end the others after their
- * response, and give downloads in flight up to --drain-timeout. */
-static void
-retire_now(struct server *srv)
-{
-	log_info("retiring (--drain-timeout %u ms)", srv->cfg->drain_timeout_ms);
-	begin_stop(srv, srv->cfg->drain_timeout_ms, 1);
-}
-
-/* Lame duck for cfg->lameduck_ms, then a stop, or with retire (an
- * upgrade's old generation) retire_now. */
-static void
-lameduck_then(struct server *srv, int retire)
-{
-	if (srv->stopping)
-		return;
-	if (srv->site.lameduck) {
-		srv->lameduck_retire |= retire; /* an upgrade ended inside a stop's lame duck */
-		return;
-	}
-	unsigned ms = srv->cfg->lameduck_ms;
-	if (ms == 0) {
-		if (retire)
-			retire_now(srv);
-		else
-			server_begin_stop(srv);
-		return;
-	}
-	const char *health = srv->cfg->health_path;
-	log_info("lame duck: %s%s for %g s, then %s", health ? "failing " : "serving",
-	         health ? health : "", ms / 1000.0, retire ? "retiring" : "stopping");
-	srv->site.lameduck = 1;
-	srv->lameduck_retire = retire;
-	srv->lameduck_end_ms = srv->now_ms + ms;
-}
-
-void
-server_begin_lameduck(struct server *srv)
-{
-	lameduck_then(srv, 0);
-}
-
-/* The lame duck's time is up. */
-static void
-end_lameduck(struct server *srv)
-{
-	if (srv->lameduck_retire)
-		retire_now(srv);
-	else
-		server_begin_stop(srv);
-}
-
-/* What the new generation said (upgrade_poll closes its fd when done):
- * ready, so this generation drains (--lameduck) and retires. */
-static void
-on_upgrade(void *self, uint32_t events)
-{
-	struct server_listener *u = self;
-	(void)events;
-	enum upgrade_result r = upgrade_poll();
-	if (r == UPGRADE_PENDING)
-		return;
-	u->fd = -1;
-	if (r == UPGRADE_READY)
-		lameduck_then(u->srv, 1);
-}
-
-/* SIGUSR2: start the new generation and watch it; in a worker, the
- * master's word that it is ready: retire. */
-static void
-on_usr2(struct server *srv)
-{
-	if (upgrade_is_worker()) {
-		lameduck_then(srv, 1);
-		return;
-	}
-	if (srv->stopping || srv->site.lameduck) {
-		log_warn("SIGUSR2: stopping already; ignored");
-		return;
-	}
-	int fd = upgrade_begin();
-	if (fd < 0)
-		return; /* logged */
-	srv->upgrade = (struct server_listener){{.on_event = on_upgrade}, fd, srv};
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &srv->upgrade};
-	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		log_error("upgrade: epoll_ctl: %s", strerror(errno)); /* stays pending */
-}
-
-/* 1 to go on, 0 to stop now. */
-static int
-handle_signals(struct server *srv)
-{
-	struct signalfd_siginfo si;
-	while (read(srv->sig.fd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (si.ssi_signo == SIGHUP || si.ssi_signo == SIGUSR1) {
-			accesslog_reopen_all(&srv->access_log);
-			continue;
-		}
-		if (si.ssi_signo == SIGUSR2) {
-			on_usr2(srv);
-			continue;
-		}
-		if (si.ssi_signo == SIGQUIT) {
-			log_info("SIGQUIT: stopping now");
-			return 0;
-		}
-		if (si.ssi_signo != SIGINT && si.ssi_signo != SIGTERM)
-			continue;
-		if (srv->stopping || srv->site.lameduck) {
-			log_warn("second signal: stopping now");
-			return 0;
-		}
-		server_begin_lameduck(srv);
-	}
-	return 1;
-}
-
-void
-server_on_signal(void *self, uint32_t events)
-{
-	struct server_listener *s = self;
-	(void)events;
-	if (!handle_signals(s->srv))
-		s->srv->stop_now = 1;
-}
-
 /* A client socket: note what it is ready for and run it. A connection
  * closed earlier in the batch is CONN_DONE, its slot not reused before the
  * batch ends: the stale event is ignored. */
@@ -379,7 +121,7 @@ on_conn_event(void *self, uint32_t e)
 
 /* A free slot: a reused one first (its pages are already resident), else
  * the next never-used one. NULL when the table is full. The slot stays
- * taken from here on; release() hands it back. */
+ * taken from here on; server_release() hands it back. */
 static struct conn *
 take_slot(struct server *srv)
 {
@@ -405,7 +147,7 @@ slots_coming(struct server *srv)
 		return 0;
 	struct conn *oldest = &srv->conns[srv->timers[TIMER_LINGER].head];
 	conn_close(oldest);
-	release(srv, oldest);
+	server_release(srv, oldest);
 	return 1;
 }
 
@@ -439,7 +181,7 @@ take_client(struct server *srv, struct conn *c, int fd, const struct sockaddr_st
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		log_error("epoll_ctl: %s", strerror(errno));
 		conn_close(c);
-		release(srv, c);
+		server_release(srv, c);
 	}
 }
 
@@ -494,7 +236,7 @@ expire_timers(struct server *srv)
 			struct conn *c = &srv->conns[srv->timers[k].head];
 			log_debug("fd %d: timed out (class %d)", c->fd, k);
 			conn_close(c);
-			release(srv, c);
+			server_release(srv, c);
 		}
 	}
 }
@@ -596,7 +338,7 @@ server_run(struct server *srv)
 		tick_live_streams(srv);
 		expire_timers(srv);
 		if (srv->site.lameduck && srv->now_ms >= srv->lameduck_end_ms)
-			end_lameduck(srv);
+			server_end_lameduck(srv);
 		accept_shed_note(ACCEPT_SHED_NO_BUFFERS, pool_refused(&srv->pool));
 		accept_shed_report(srv->now_ms, 0);
 		srv->pool_next_ms = pool_trim(&srv->pool, srv->now_ms);

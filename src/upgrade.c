@@ -1,4 +1,5 @@
-/* upgrade.c - on-line binary upgrade. See upgrade.h.
+/* upgrade.c - on-line binary upgrade. See upgrade.h; what is executed and
+ * the child's side (fd layout, environment, exec) are upgrade_exec.c.
  *
  * The hand-over, from the old generation's side:
  *   SIGUSR2 -> upgrade_begin: socketpair (status), fork; the child puts
@@ -17,14 +18,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,8 +31,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "upgrade_exec.h"
 
-#define MAX_FDS (SHS_MAX_WORKERS * SHS_MAX_LISTENERS)
 #define NAME_ACTIVATED "activated"
 
 enum upgrade_state {
@@ -43,12 +42,6 @@ enum upgrade_state {
 };
 
 static struct {
-	char path[PATH_MAX]; /* what to exec; "" if argv[0] could not be resolved */
-	char **argv;         /* a copy: getopt_long permutes the original */
-	int cwd;             /* the startup directory (--daemon moves to /) */
-	dev_t root_dev;      /* "/" at startup: a chroot since then changes it */
-	ino_t root_ino;
-
 	/* New generation, until upgrade_ready. */
 	int new_gen;
 	int status_fd;
@@ -73,45 +66,7 @@ static struct {
 	int epfd;  /* both of the above: the one fd callers watch */
 	char msg[512];
 	size_t msg_len;
-} up = {.cwd = -1, .status_fd = -1, .pid_fd = -1, .sock = -1, .timer = -1, .epfd = -1};
-
-/* argv[0] as an absolute path: as given if absolute, against the current
- * directory if it has a slash, else the first executable in PATH. */
-static void
-resolve_self(const char *arg0)
-{
-	up.path[0] = '\0';
-	if (!arg0 || !*arg0)
-		return;
-	if (arg0[0] == '/') {
-		snprintf(up.path, sizeof up.path, "%s", arg0);
-		return;
-	}
-	char cwd[PATH_MAX];
-	if (strchr(arg0, '/')) {
-		if (getcwd(cwd, sizeof cwd) &&
-		    (size_t)snprintf(up.path, sizeof up.path, "%s/%s", cwd, arg0) >= sizeof up.path)
-			up.path[0] = '\0';
-		return;
-	}
-	const char *p = getenv("PATH");
-	while (p && *p) {
-		const char *end = strchrnul(p, ':');
-		int n = (int)(end - p);
-		char cand[PATH_MAX];
-		if ((size_t)snprintf(cand, sizeof cand, "%.*s/%s", n, p, arg0) < sizeof cand &&
-		    n > 0 && access(cand, X_OK) == 0) {
-			if (cand[0] == '/')
-				snprintf(up.path, sizeof up.path, "%s", cand);
-			else if (getcwd(cwd, sizeof cwd) &&
-			         (size_t)snprintf(up.path, sizeof up.path, "%s/%s", cwd, cand) >=
-			             sizeof up.path)
-				up.path[0] = '\0';
-			return;
-		}
-		p = *end ? end + 1 : end;
-	}
-}
+} up = {.status_fd = -1, .pid_fd = -1, .sock = -1, .timer = -1, .epfd = -1};
 
 static int
 env_fd(const char *name)
@@ -132,8 +87,8 @@ take_inherited(void)
 	const char *v = getenv("LISTEN_FDNAMES");
 	if (v)
 		snprintf(names, sizeof names, "%s", v);
-	int fds[MAX_FDS];
-	int n = socket_activation_fds(fds, MAX_FDS);
+	int fds[UPGRADE_MAX_FDS];
+	int n = socket_activation_fds(fds, UPGRADE_MAX_FDS);
 	if (n < 0)
 		return n;
 	char *save = NULL, *name = strtok_r(names, ":", &save);
@@ -153,22 +108,9 @@ take_inherited(void)
 int
 upgrade_init(int argc, char **argv)
 {
-	resolve_self(argc > 0 ? argv[0] : NULL);
-	up.argv = calloc((size_t)argc + 1, sizeof *up.argv);
-	if (!up.argv)
-		return -ENOMEM;
-	for (int i = 0; i < argc; i++)
-		if (!(up.argv[i] = strdup(argv[i])))
-			return -ENOMEM;
-	/* Relative paths in the arguments (the top dir, logs, the pidfile, "."
-	 * by default) must mean for the new generation what they meant for
-	 * the first one, wherever this process has moved since. */
-	up.cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct stat st;
-	if (stat("/", &st) == 0) {
-		up.root_dev = st.st_dev;
-		up.root_ino = st.st_ino;
-	}
+	int r = upgrade_exec_init(argc, argv);
+	if (r < 0)
+		return r;
 	for (unsigned k = 0; k < SHS_MAX_LISTENERS; k++)
 		for (unsigned w = 0; w < SHS_MAX_WORKERS; w++)
 			up.own[k][w] = -1;
@@ -328,63 +270,10 @@ collect_listeners(int *fds, char *names, size_t cap)
 	return n;
 }
 
-/* In the forked child: fds[0..n) to 3.., then status and the pidfile, the
- * environment that says so, and exec. Never returns. */
-static void __attribute__((noreturn))
-exec_child(int *fds, unsigned n, const char *names, int status, int pidfd)
-{
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* SIGPIPE ignored across exec: the stdout the first generation printed
-	 * its startup line to may be long closed, and the new one must not die
-	 * printing its own there (the server ignores SIGPIPE anyway). */
-	signal(SIGPIPE, SIG_IGN);
-	fds[n] = status;
-	fds[n + 1] = pidfd;
-	unsigned total = n + 1 + (pidfd >= 0);
-	/* Before the dup2s below, which may reuse its number. */
-	if (up.cwd < 0 || fchdir(up.cwd) != 0)
-		goto fail;
-	/* Out of the way first, so no dup2 below overwrites a source. */
-	int tmp[MAX_FDS + 2];
-	for (unsigned i = 0; i < total; i++)
-		if ((tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, (int)(3 + total))) < 0)
-			goto fail;
-	status = tmp[n]; /* where to report a failure from here on */
-	for (unsigned i = 0; i < total; i++)
-		if (dup2(tmp[i], (int)(3 + i)) < 0) /* the copy is not close-on-exec */
-			goto fail;
-	status = (int)(3 + n);
-	char num[32];
-	snprintf(num, sizeof num, "%u", n);
-	setenv("LISTEN_FDS", num, 1);
-	snprintf(num, sizeof num, "%ld", (long)getpid());
-	setenv("LISTEN_PID", num, 1);
-	setenv("LISTEN_FDNAMES", names, 1);
-	snprintf(num, sizeof num, "%ld", (long)getppid());
-	setenv("SHS_UPGRADE", num, 1);
-	snprintf(num, sizeof num, "%d", status);
-	setenv("SHS_UPGRADE_FD", num, 1);
-	if (pidfd >= 0) {
-		snprintf(num, sizeof num, "%u", 3 + n + 1);
-		setenv("SHS_UPGRADE_PIDFD", num, 1);
-	}
-	execv(up.path, up.argv);
-fail:;
-	char line[PATH_MAX + 100];
-	int len = snprintf(line, sizeof line, "Ecannot execute %s: %s\n", up.path, strerror(errno));
-	if (len > 0)
-		(void)!send(status, line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1,
-		            MSG_NOSIGNAL);
-	_exit(127);
-}
-
 /* Refuses what cannot work, with the reason logged. */
 static int
 refuse(void)
 {
-	struct stat st;
 	if (up.state != UP_IDLE) {
 		log_warn("SIGUSR2: %s (pid %ld); ignored",
 		         up.state == UP_PENDING ? "an upgrade is in progress"
@@ -392,20 +281,11 @@ refuse(void)
 		         (long)up.child);
 		return -EALREADY;
 	}
-	if (!up.lfds || !up.path[0]) {
+	if (!up.lfds || !upgrade_exec_path()[0]) {
 		log_error("upgrade refused: cannot tell which binary this is");
 		return -ENOENT;
 	}
-	if (stat("/", &st) == 0 && (st.st_dev != up.root_dev || st.st_ino != up.root_ino)) {
-		log_error("upgrade refused: not possible inside --chroot (the new binary would "
-		          "start in the jail); restart the service instead");
-		return -EPERM;
-	}
-	if (access(up.path, X_OK) != 0) {
-		log_error("upgrade refused: cannot execute %s: %s", up.path, strerror(errno));
-		return -errno;
-	}
-	return 0;
+	return upgrade_exec_check();
 }
 
 /* Our end of the status socket and the timer, in one epoll fd. */
@@ -432,8 +312,8 @@ upgrade_begin(void)
 	int r = refuse();
 	if (r < 0)
 		return r;
-	int fds[MAX_FDS + 2];
-	char names[MAX_FDS * 16];
+	int fds[UPGRADE_MAX_FDS + 2];
+	char names[UPGRADE_MAX_FDS * 16];
 	unsigned n = collect_listeners(fds, names, sizeof names);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -441,11 +321,11 @@ upgrade_begin(void)
 		return -errno;
 	}
 	int pidfd = up.pf ? up.pf->fd : -1;
-	log_info("upgrade: starting %s with %u listening socket(s)", up.path, n);
+	log_info("upgrade: starting %s with %u listening socket(s)", upgrade_exec_path(), n);
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		exec_child(fds, n, names, sv[1], pidfd);
+		upgrade_exec_child(fds, n, names, sv[1], pidfd);
 	}
 	int e = errno;
 	close(sv[1]);

@@ -3,7 +3,8 @@
  * ready, the pidfile and systemd's MAINPID follow; a new generation that
  * cannot start changes nothing; a second SIGUSR2 is ignored; --workers,
  * --daemon, systemd socket activation; a download and a keep-alive client
- * across the hand-over.
+ * across the hand-over; --lameduck before the old generation retires, and
+ * SIGUSR2 ignored during a stop's lame duck.
  *
  * The test process is a child subreaper, so the new generation (a child of
  * the old one) is reparented to it and its exit status can be seen. Every
@@ -576,6 +577,95 @@ START_TEST(test_upgrade_in_flight)
 }
 END_TEST
 
+/* Where needle first occurs in the log after the offset from, or -1. */
+static long
+u_log_at(const struct u_env *e, const char *needle, long from)
+{
+	char *text = h_read_file(e->log, NULL);
+	ck_assert_msg(text != NULL, "%s: %s", e->log, strerror(errno));
+	char *at = (size_t)from <= strlen(text) ? strstr(text + from, needle) : NULL;
+	long off = at ? (long)(at - text) : -1;
+	free(text);
+	return off;
+}
+
+/* GET /h (--health /h) answers code, and / is served. */
+static void
+u_assert_health(int port, int code)
+{
+	struct h_resp r;
+	h_fetch(port, "GET", "/h", NULL, &r);
+	H_ASSERT_CODE(&r, code);
+	h_resp_free(&r);
+	u_assert_serves(port);
+}
+
+/* --lameduck applies to the old generation too: once the new one is ready
+ * the old one fails --health for the lame duck's time (a balancer takes it
+ * out) while it still serves, then retires and exits 0; the new one answers
+ * the health path with 200. */
+START_TEST(test_upgrade_lameduck)
+{
+	struct u_env e;
+	u_env_init(&e);
+	const char *extra[] = {"--health", "/h", "--lameduck", "2", NULL};
+	struct h_server s;
+	u_start(&e, &s, 0, extra, NULL, 0);
+	uint64_t t0 = h_now_ms();
+	pid_t next = u_upgrade(&e, s.pid);
+	u_expect_log(&e, "lame duck: failing /h for 2 s, then retiring");
+	u_assert_exit0(s.pid, "the old generation");
+	/* At least the lame duck's 2 s from SIGUSR2 (the lame duck starts
+	 * later still, once the new one is ready; 50 ms for the coarse clock
+	 * the server measures it with). Load only makes it longer. */
+	uint64_t took = h_now_ms() - t0;
+	ck_assert_msg(took >= 1950, "the old generation exited %llu ms after SIGUSR2",
+	              (unsigned long long)took);
+	/* In this order: ready, the lame duck, then retiring. */
+	char tail[2048];
+	h_tail_file(e.log, tail, sizeof tail);
+	long ready = u_log_at(&e, "upgrade: new generation", 0);
+	ck_assert_msg(ready >= 0, "no ready line: %s", tail);
+	long duck = u_log_at(&e, "lame duck: failing /h for 2 s, then retiring", ready);
+	ck_assert_msg(duck > ready, "no lame duck after ready: %s", tail);
+	long retire = u_log_at(&e, "retiring (--drain-timeout", duck);
+	ck_assert_msg(retire > duck, "no retiring after the lame duck: %s", tail);
+	/* Only the new generation is left: the health path says 200. */
+	u_assert_health(s.port, 200);
+	ck_assert_int_eq(u_pidfile(&e), next);
+	u_stop(&e, next);
+	close(s.out_fd);
+	u_env_free(&e);
+}
+END_TEST
+
+/* SIGUSR2 during a SIGTERM's lame duck: the process is on its way out, so
+ * no upgrade starts (a new generation would inherit a draining one's
+ * sockets for nothing). Logged and ignored; a second SIGTERM stops it. */
+START_TEST(test_upgrade_during_lameduck_ignored)
+{
+	struct u_env e;
+	u_env_init(&e);
+	/* Long enough that the lame duck cannot end before SIGUSR2 arrives. */
+	const char *extra[] = {"--health", "/h", "--lameduck", "60", NULL};
+	struct h_server s;
+	u_start(&e, &s, 0, extra, NULL, 0);
+	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+	u_expect_log(&e, "lame duck: failing /h for 60 s, then stopping");
+	ck_assert_int_eq(kill(s.pid, SIGUSR2), 0);
+	u_expect_log(&e, "SIGUSR2: stopping already; ignored");
+	ck_assert_msg(u_log_at(&e, "upgrade: starting", 0) < 0, "an upgrade started");
+	ck_assert_int_eq(u_pidfile(&e), s.pid);
+	/* Still in the lame duck: serving, /h failing. */
+	u_assert_health(s.port, 503);
+	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+	u_expect_log(&e, "second signal: stopping now");
+	u_assert_exit0(s.pid, "the server after a second SIGTERM");
+	close(s.out_fd);
+	u_env_free(&e);
+}
+END_TEST
+
 /* The stdout of the first generation is gone (the terminal it was started
  * from, a pipe): the new one's startup line must not kill it (SIGPIPE). */
 START_TEST(test_upgrade_stdout_closed)
@@ -660,6 +750,8 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_socket_activation);
 	tcase_add_test(tc, test_upgrade_notify_socket);
 	tcase_add_test(tc, test_upgrade_in_flight);
+	tcase_add_test(tc, test_upgrade_lameduck);
+	tcase_add_test(tc, test_upgrade_during_lameduck_ignored);
 	tcase_add_test(tc, test_upgrade_stdout_closed);
 	tcase_add_test(tc, test_upgrade_chroot_refused);
 	tcase_add_test(tc, test_upgrade_user_nobody);
