@@ -17,8 +17,8 @@
 /* What the health path allows (405 says so). */
 #define HEALTH_ALLOW "GET, HEAD"
 
-/* Is the request's target the --health path (origin-form, a query string
- * ignored)? Pure. */
+/* Is the request's target the --health path (origin-form, or the path of
+ * an absolute-form target; a query string ignored; not decoded)? Pure. */
 int health_matches(const char *health_path, const char *target, size_t len);
 
 /* If the request is for the --health path: fills r (200 "ok\n", 503

@@ -2,11 +2,39 @@
 #include "health.h"
 
 #include <string.h>
+#include <strings.h>
+
+/* An absolute-form target ("http://host:port/healthz", RFC 9112 3.2.2,
+ * what a proxy sends) names its path after the authority; an empty path is
+ * "/". Sets *target and *len to that path, or returns 0 for a target that
+ * is neither that nor origin-form. */
+static int
+origin_path(const char **target, size_t *len)
+{
+	const char *t = *target;
+	size_t n = *len, i;
+	if (n >= 1 && t[0] == '/')
+		return 1;
+	if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+		i = 7;
+	else if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+		i = 8;
+	else
+		return 0;
+	size_t host = i;
+	while (i < n && t[i] != '/' && t[i] != '?')
+		i++;
+	if (i == host)
+		return 0; /* no authority: the parser's 400 */
+	*target = i < n && t[i] == '/' ? t + i : "/";
+	*len = i < n && t[i] == '/' ? n - i : 1;
+	return 1;
+}
 
 int
 health_matches(const char *health_path, const char *target, size_t len)
 {
-	if (!health_path)
+	if (!health_path || !origin_path(&target, &len))
 		return 0;
 	const char *q = memchr(target, '?', len);
 	if (q)

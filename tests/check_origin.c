@@ -433,7 +433,14 @@ static const struct {
     {"/healthz", "/health", 0},
     {"/healthz", "/Healthz", 0},
     {"/healthz", "/%68ealthz", 0}, /* not decoded: a balancer sends it as configured */
-    {"/healthz", "http://h/healthz", 0},
+    {"/healthz", "http://h/healthz", 1}, /* absolute-form, as a proxy sends it */
+    {"/healthz", "HTTPS://h:8080/healthz?x", 1},
+    {"/healthz", "http://h/x/healthz", 0},
+    {"/healthz", "http:///healthz", 0}, /* no authority */
+    {"/healthz", "ftp://h/healthz", 0},
+    {"/healthz", "healthz", 0},
+    {"/", "http://h", 1},
+    {"/", "http://h?x", 1},
     {"/", "/", 1},
     {"/", "/?x", 1},
     {"/", "/a", 0},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/soak/upgrade.sh - issue 16: on-line binary upgrades under load lose
-# nothing. For each server mode (one process, then --workers 2) and each
+# nothing. For each server mode (one process, --workers 2, --daemon, a
+# socket passed by systemd-socket-activate) and each
 # load (`ab -n N -c C`, then `ab -k -n N -c C`): UPGRADES upgrades in a row
 # (SIGUSR2), each to a rebuilt binary whose Server: header says another
 # version (a copy of the build with "simple-http-server/0.1.0" patched to
@@ -12,7 +13,9 @@
 # has the right SHA-256, and every generation but the last exited. ab runs
 # again and again (each run -n N) until the last upgrade is done, so every
 # upgrade happens under load however fast the machine is; every run must
-# be complete and clean.
+# be complete and clean. Each run also starts with a failed upgrade (the
+# binary at the path replaced by one that exits 2): the old generation must
+# log why, keep its pidfile and go on serving, with ab running.
 #
 # Loopback only, bounded: every wait has a deadline, the servers are
 # stopped by PID (the last generation's, from its pidfile) however the
@@ -23,7 +26,8 @@
 #   UPGRADES   upgrades per run (default 10)
 #   BIG_MIB    size of the download (default 200); RATE its curl
 #              --limit-rate (default 200M)
-#   MODES      "single workers" (default both)
+#   MODES      "single workers daemon socket" (default all four; socket
+#              needs systemd-socket-activate)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${SHS_BIN:-$PWD/simple-http-server}
@@ -32,7 +36,7 @@ C=${C:-50}
 UPGRADES=${UPGRADES:-10}
 BIG_MIB=${BIG_MIB:-200}
 RATE=${RATE:-200M}
-MODES=${MODES:-single workers}
+MODES=${MODES:-single workers daemon socket}
 command -v ab >/dev/null || { echo "upgrade.sh: needs ab (apt-get install apache2-utils)"; exit 2; }
 [ -x "$BIN" ] || { echo "upgrade.sh: no $BIN (run make)"; exit 2; }
 
@@ -81,9 +85,34 @@ gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' /proc/"$1"/stat 2>/
 
 fail=0
 report=()
-run() { # mode (single|workers), ab flags ("" or -k)
-	local mode=$1 k=$2 extra=()
+# A free loopback port for systemd-socket-activate to bind.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# The upgrade that fails: the path holds a program that exits 2. The old
+# generation logs why and keeps serving; the pidfile does not move.
+failed_upgrade() { # mode label, pid
+	printf '#!/bin/sh\necho "simple-http-server: soak: refusing to start" >&2\nexit 2\n' > "$SHS.tmp"
+	chmod 755 "$SHS.tmp" && mv "$SHS.tmp" "$SHS"
+	kill -USR2 "$2"
+	if ! until_ok 30 grep -q 'upgrade failed: .*exited with status 2.*still serving' "$OUT/err.log"; then
+		echo "$1: the failed upgrade was not logged"; fail=1
+	fi
+	[ "$(cat "$PIDFILE")" = "$2" ] || { echo "$1: the pidfile moved on a failed upgrade"; fail=1; }
+	kill -0 "$2" 2>/dev/null || { echo "$1: the old generation died on a failed upgrade"; fail=1; }
+	version_is up-00 || { echo "$1: not serving after a failed upgrade"; fail=1; }
+}
+
+run() { # mode (single|workers|daemon|socket), ab flags ("" or -k)
+	local mode=$1 k=$2 extra=() pre=()
 	[ "$mode" = workers ] && extra=(--workers 2)
+	[ "$mode" = daemon ] && extra=(--daemon)
+	if [ "$mode" = socket ]; then
+		command -v systemd-socket-activate >/dev/null ||
+			{ echo "socket ab$k: skipped (no systemd-socket-activate)"; report+=("socket ab$k: skipped"); return; }
+		pre=(systemd-socket-activate -l "127.0.0.1:$(free_port)")
+	fi
 	rm -f "$PIDFILE" "$OUT"/dl-* "$OUT/err.log"
 	# Anything of an earlier run still there would be a bug (listed, not killed).
 	if pgrep -f "$OUT/bin/" >/dev/null; then
@@ -91,10 +120,17 @@ run() { # mode (single|workers), ab flags ("" or -k)
 	fi
 	cp "$OUT/bin/shs-up-00" "$SHS.tmp" && mv "$SHS.tmp" "$SHS"
 	local out="$OUT/stdout-$mode$k"
-	"$SHS" --top-dir "$OUT/www" --port 0 --pidfile "$PIDFILE" --no-access-log \
+	"${pre[@]}" "$SHS" --top-dir "$OUT/www" --port 0 --pidfile "$PIDFILE" --no-access-log \
 		--error-log "$OUT/err.log" "${extra[@]}" > "$out" 2>&1 &
 	first_pid=$!
-	until_ok 15 grep -aq ' on http://127.0.0.1:[0-9]*/' "$out" || { echo "no startup line"; exit 1; }
+	if [ "$mode" = socket ]; then
+		# systemd-socket-activate starts the server at the first connection.
+		local sp
+		until_ok 15 grep -aq 'Listening on 127.0.0.1:' "$out" || { echo "socket: not listening"; cat "$out"; exit 1; }
+		sp=$(grep -ao -m1 'Listening on 127.0.0.1:[0-9]*' "$out" | sed 's|.*:||')
+		curl -s -o /dev/null "http://127.0.0.1:$sp/" || true
+	fi
+	until_ok 15 grep -aq ' on http://127.0.0.1:[0-9]*/' "$out" || { echo "no startup line"; cat "$out"; exit 1; }
 	PORT=$(grep -ao -m1 ' on http://127.0.0.1:[0-9]*/' "$out" | sed 's|.*:\([0-9]*\)/$|\1|')
 	[ -n "$PORT" ] || { echo "$mode ab$k: no port in the startup line"; od -c "$out" | head; exit 1; }
 	until_ok 15 test -s "$PIDFILE"
@@ -110,6 +146,7 @@ run() { # mode (single|workers), ab flags ("" or -k)
 	) &
 	local ab_pid=$! t0=$SECONDS switched=0 during=0 pids=()
 	sleep 1 # ab under way
+	failed_upgrade "$mode ab$k" "$(cat "$PIDFILE")"
 	for i in $(seq 1 "$UPGRADES"); do
 		local v old
 		v=$(printf 'up-%02d' "$i")
@@ -156,7 +193,8 @@ run() { # mode (single|workers), ab flags ("" or -k)
 		cat "$OUT"/ab.*.err | grep -iE 'error|refused|reset|timed out|apr_' | head -5 | sed 's/^/  ab: /' || true
 		grep -h -A8 '^Failed requests' "$OUT"/ab.*.out | head -20 | sed 's/^/  ab: /' || true
 	fi
-	if grep -E 'error|warning' "$OUT/err.log" | grep -v 'running as root' | head -5 | sed 's/^/  log: /' | grep .; then
+	if grep -E 'error|warning' "$OUT/err.log" | grep -v -e 'running as root' -e 'soak: refusing to start' |
+		head -5 | sed 's/^/  log: /' | grep .; then
 		fail=1
 	fi
 	local last
