@@ -193,7 +193,7 @@ run() { # mode (single|workers|daemon|socket), ab flags ("" or -k)
 		cat "$OUT"/ab.*.err | grep -iE 'error|refused|reset|timed out|apr_' | head -5 | sed 's/^/  ab: /' || true
 		grep -h -A8 '^Failed requests' "$OUT"/ab.*.out | head -20 | sed 's/^/  ab: /' || true
 	fi
-	if grep -E 'error|warning' "$OUT/err.log" | grep -v -e 'running as root' -e 'soak: refusing to start' |
+	if grep -E 'error|warning' "$OUT/err.log" | grep -v -e 'running as root' -e 'upgrade failed: .* exited with status 2' |
 		head -5 | sed 's/^/  log: /' | grep .; then
 		fail=1
 	fi
