@@ -5,7 +5,8 @@
  * rules on and plain files with rules off; --live reloading a changed
  * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
  * with --workers 2; --health answering before any rule; --dev reading the
- * rules once (no reload without --live). */
+ * rules once (no reload without --live); a _headers Content-Type on 200,
+ * 206, HEAD and cached files, and not on 304s, errors or redirects. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -628,6 +629,36 @@ END_TEST
 
 /* With --clean-urls, about.html is what /about serves: it shadows a rule
  * without "!" like a file at /about would. */
+/* --live with a _headers Content-Type: an HTML page made something else
+ * gets no reload script (its body is the file's), one typed as HTML still
+ * does, with the page's own type (the copy with the script is shared by
+ * every path to the file). */
+START_TEST(test_live_content_type)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	static const char page[] = "<!DOCTYPE html>\n<html><body>x</body></html>\n";
+	h_write_str(root, "raw.html", page);
+	h_write_str(root, "page.html", page);
+	h_write_str(root, "_headers",
+	            "/raw.html\n  Content-Type: text/plain; charset=utf-8\n"
+	            "/page.html\n  Content-Type: text/html\n");
+	static const char *const flags[] = {"--rules", "--live", NULL};
+	start(root, flags);
+	struct h_resp r;
+	h_fetch(fx.srv.port, "GET", "/raw.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Content-Type", "text/plain; charset=utf-8");
+	ck_assert_str_eq(H_TEXT(&r), page);
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, "GET", "/page.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
+	ck_assert_uint_gt(r.body_len, sizeof page - 1);
+	h_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_clean_urls_shadow)
 {
 	char root[PATH_MAX];
@@ -674,6 +705,7 @@ rules_site_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
+	tcase_add_test(tc, test_live_content_type);
 	tcase_add_loop_test(tc, test_log_once, 0, 3);
 	tcase_add_test(tc, test_health_first);
 	tcase_add_test(tc, test_dev_loads_once);
