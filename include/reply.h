@@ -50,8 +50,11 @@ struct reply {
 	/* _headers lines for this response (rules.c), kept at the end of buf
 	 * with cap lowered below them: extra_len bytes to send, then
 	 * extra_drop_len of "Name:" lines it removes; both replace the prefix
-	 * lines of those names. extra_cc replaces the Cache-Control. */
-	const char *extra, *extra_cc;
+	 * lines of those names. extra_cc replaces the Cache-Control;
+	 * extra_type the Content-Type of a file's 200 and 206 (serve.c: it
+	 * describes the file, so error pages, redirects, listings and 304s,
+	 * which has none, keep their own). */
+	const char *extra, *extra_cc, *extra_type;
 	size_t extra_len, extra_drop_len;
 
 	/* Then the body, in this order: a cached body (a reference held on

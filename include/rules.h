@@ -33,6 +33,7 @@
 #define RULES_BLOCK_HEADERS_MAX 64 /* header lines in one _headers block */
 #define RULES_REPLY_HEADERS_MAX 64 /* headers merged for one response */
 #define RULES_REPLY_BYTES 1024     /* their rendered size (SHS_EXTRA_HEADERS_MAX) */
+#define RULES_TYPE_MAX 200         /* a Content-Type value: longer is no media type */
 #define RULES_CAPTURES_MAX (RULES_SEGS_MAX + RULES_QUERY_MAX)
 
 #define RULES_NONE UINT32_MAX /* end of a chain */
@@ -180,12 +181,14 @@ long rules_target(const struct rules *rs, const struct rules_redirect *r,
 /* The headers the matching blocks set for path, merged (later blocks add to
  * a name with ", "; "! Name" drops what earlier blocks set), rendered as
  * "Name: value\r\n" lines into dst, except Cache-Control, whose value goes
- * to cc (NUL-terminated; "" when none). *lines_len of them are to be sent;
- * after them come the names "! Name" removed, as "Name:\r\n" lines, so
- * the reply can drop a --header line of that name too. Returns the length
- * of both, or -1 if they do not fit. */
+ * to cc, and Content-Type, whose value (the last block's: a media type is
+ * not a list) goes to type (both NUL-terminated; "" when none). *lines_len
+ * of them are to be sent; after them come the names "! Name" removed, as
+ * "Name:\r\n" lines, so the reply can drop a --header line of that name
+ * too. Returns the length of both, or -1 if they do not fit. */
 long rules_render_headers(const struct rules *rs, const char *path, size_t len, char *dst,
-                          size_t cap, size_t *lines_len, char *cc, size_t cc_cap);
+                          size_t cap, size_t *lines_len, char *cc, size_t cc_cap, char *type,
+                          size_t type_cap);
 
 /* ---- rules.c ---- */
 

@@ -23,7 +23,7 @@ reply_init(struct reply *r, char *buf, size_t cap, int keep_alive, int http10, i
 	r->no_store = 0;
 	r->no_log = 0;
 	r->sse = 0;
-	r->extra = r->extra_cc = NULL;
+	r->extra = r->extra_cc = r->extra_type = NULL;
 	r->extra_len = r->extra_drop_len = 0;
 	r->buf = buf;
 	r->cap = cap;

@@ -167,22 +167,24 @@ respond_status_file(const struct site *s, struct reply *r, int status, char *p,
 }
 
 /* The _headers lines for this path, kept at the end of r->buf (its cap is
- * lowered so the head never reaches them). */
+ * lowered so the head never reaches them), then the Cache-Control and
+ * Content-Type values that replace the server's. */
 static void
 attach_headers(const struct site *s, struct reply *r, const char *path, size_t len)
 {
-	char lines[RULES_REPLY_BYTES], cc[256];
+	char lines[RULES_REPLY_BYTES], cc[256], type[256];
 	size_t send;
-	long n =
-	    rules_render_headers(s->rules, path, len, lines, sizeof lines, &send, cc, sizeof cc);
+	long n = rules_render_headers(s->rules, path, len, lines, sizeof lines, &send, cc,
+	                              sizeof cc, type, sizeof type);
 	if (n < 0) {
 		log_warn("_headers: the headers for /%.*s do not fit; none sent", (int)len, path);
 		return;
 	}
-	size_t cc_n = cc[0] ? strlen(cc) + 1 : 0;
-	if ((size_t)n + cc_n == 0 || (size_t)n + cc_n > r->cap / 4)
+	size_t cc_n = cc[0] ? strlen(cc) + 1 : 0, type_n = type[0] ? strlen(type) + 1 : 0;
+	size_t all = (size_t)n + cc_n + type_n;
+	if (all == 0 || all > r->cap / 4)
 		return;
-	r->cap -= (size_t)n + cc_n;
+	r->cap -= all;
 	char *tail = r->buf + r->cap;
 	memcpy(tail, lines, (size_t)n);
 	r->extra = tail;
@@ -191,6 +193,10 @@ attach_headers(const struct site *s, struct reply *r, const char *path, size_t l
 	if (cc_n) {
 		memcpy(tail + n, cc, cc_n);
 		r->extra_cc = tail + n;
+	}
+	if (type_n) {
+		memcpy(tail + n + cc_n, type, type_n);
+		r->extra_type = tail + n + cc_n;
 	}
 }
 

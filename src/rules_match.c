@@ -316,12 +316,26 @@ put(char *dst, size_t cap, size_t *w, const char *s, size_t n)
 	return 0;
 }
 
+/* Is h one of the headers whose value replaces the server's rather than
+ * being sent as a line: 1 Cache-Control, 2 Content-Type, else 0. */
+static int
+replacing(const struct rules *rs, const struct rules_header *h)
+{
+	const char *name = STR(rs, h->name);
+	if (h->name.len == 13 && strncasecmp(name, "Cache-Control", 13) == 0)
+		return 1;
+	if (h->name.len == 12 && strncasecmp(name, "Content-Type", 12) == 0)
+		return 2;
+	return 0;
+}
+
 long
 rules_render_headers(const struct rules *rs, const char *path, size_t len, char *dst, size_t cap,
-                     size_t *lines_len, char *cc, size_t cc_cap)
+                     size_t *lines_len, char *cc, size_t cc_cap, char *type, size_t type_cap)
 {
 	struct merge m = {.rs = rs};
 	cc[0] = '\0';
+	type[0] = '\0';
 	*lines_len = 0;
 	rules_each_block(rs, path, len, merge_block, &m);
 	if (m.overflow)
@@ -331,27 +345,29 @@ rules_render_headers(const struct rules *rs, const char *path, size_t len, char 
 		if (m.e[i].dead)
 			continue;
 		const struct rules_header *h = m.e[i].h;
-		int is_cc =
-		    h->name.len == 13 && strncasecmp(STR(rs, h->name), "Cache-Control", 13) == 0;
-		char *d = is_cc ? cc : dst;
-		size_t dcap = is_cc ? cc_cap : cap, dw = 0;
-		if (!is_cc && (put(d, dcap, &w, STR(rs, h->name), h->name.len) != 0 ||
-		               put(d, dcap, &w, ": ", 2) != 0))
+		int rep = replacing(rs, h);
+		char *d = rep == 1 ? cc : rep == 2 ? type : dst;
+		size_t dcap = rep == 1 ? cc_cap : rep == 2 ? type_cap : cap, dw = 0;
+		if (!rep && (put(d, dcap, &w, STR(rs, h->name), h->name.len) != 0 ||
+		             put(d, dcap, &w, ": ", 2) != 0))
 			return -1;
-		size_t *pw = is_cc ? &dw : &w;
-		/* This value and every later one of the same name, joined. */
+		size_t *pw = rep ? &dw : &w;
+		/* This value and every later one of the same name, joined; one
+		 * media type cannot be joined: the last block's wins. */
 		for (unsigned k = i; k < m.n; k++) {
 			if (m.e[k].dead || !same_name(rs, m.e[k].h, h))
 				continue;
 			const struct rules_header *v = m.e[k].h;
-			if ((k != i && put(d, dcap, pw, ", ", 2) != 0) ||
+			if (rep == 2)
+				dw = 0;
+			if ((k != i && rep != 2 && put(d, dcap, pw, ", ", 2) != 0) ||
 			    put(d, dcap, pw, STR(rs, v->value), v->value.len) != 0)
 				return -1;
 			if (k != i)
 				m.e[k].dead = 1;
 		}
-		if (is_cc)
-			cc[dw] = '\0';
+		if (rep)
+			d[dw] = '\0';
 		else if (put(d, dcap, &w, "\r\n", 2) != 0)
 			return -1;
 	}

@@ -278,17 +278,52 @@ is_tchar(unsigned char c)
 }
 
 /* Why a _headers block may not set name: NULL when it may. Cache-Control
- * may (it replaces the server's for matching paths), and Server (it
- * replaces ours); the framing and connection headers may not, nor headers
- * a responder writes itself from the file (Content-Type, ETag, ...), which
- * would then appear twice. */
+ * may (it replaces the server's for matching paths), Server (it replaces
+ * ours) and Content-Type (it replaces the type of the file's 200 and 206:
+ * /feed as application/rss+xml); the framing and connection headers may
+ * not, nor the others a responder derives from the file or the answer,
+ * which would then appear twice. The reasons --header gives are said here
+ * in _headers' terms where they differ. */
 static const char *
 refused_header(const char *name, size_t n)
 {
-	if ((n == 13 && strncasecmp(name, "Cache-Control", 13) == 0) ||
-	    (n == 6 && strncasecmp(name, "Server", 6) == 0))
-		return NULL;
+	static const struct {
+		const char *name, *why;
+	} own[] = {
+	    {"Cache-Control", NULL},
+	    {"Server", NULL},
+	    {"Content-Type", NULL},
+	    {"ETag", "the server derives it from the file"},
+	    {"Last-Modified", "the server derives it from the file"},
+	    {"Content-Encoding", "the server sets it when it sends x.br, x.zst or x.gz for x"},
+	    {"Accept-Ranges", "the server sets it on every file (it serves ranges)"},
+	    {"Vary", "the server sets it where a response varies (Accept-Encoding)"},
+	    {"Location", "the server sets it on redirects (write a _redirects rule)"},
+	};
+	for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+		if (strlen(own[i].name) == n && strncasecmp(own[i].name, name, n) == 0)
+			return own[i].why;
 	return optval_owned_header(name, n);
+}
+
+/* A media type (RFC 9110 8.3.1): type "/" subtype, then only parameters
+ * (";" ...; their bytes are checked as any field value). */
+static int
+media_type(const char *v, size_t n)
+{
+	size_t i = 0, t = 0;
+	while (i < n && is_tchar((unsigned char)v[i]))
+		i++;
+	if (i == 0 || i == n || v[i] != '/')
+		return 0;
+	t = ++i;
+	while (i < n && is_tchar((unsigned char)v[i]))
+		i++;
+	if (i == t)
+		return 0;
+	while (i < n && (v[i] == ' ' || v[i] == '\t'))
+		i++;
+	return i == n || v[i] == ';';
 }
 
 /* An indented _headers line: "Name: value" or "! Name". */
@@ -330,6 +365,14 @@ header_line(struct rules_line *l, const char *s, size_t n, struct rules_block *b
 		return rules_failf(l, "%.*s: an empty value", s, nn);
 	if (!remove && !optval_field_value(s + v, vn))
 		return rules_failf(l, "%.*s: a control character in the value", s, nn);
+	if (!remove && nn == 12 && strncasecmp(s, "Content-Type", 12) == 0) {
+		if (!media_type(s + v, vn))
+			return rules_failf(
+			    l, "Content-Type: '%.*s' is not a media type (type/subtype)", s + v,
+			    vn);
+		if (vn > RULES_TYPE_MAX)
+			return rules_fail(l, "Content-Type: longer than 200 bytes");
+	}
 	if (b->nhdr == RULES_BLOCK_HEADERS_MAX)
 		return rules_fail(l, "more than 64 headers in one block");
 	if (rules_grow(&rs->headers, &rs->headers_cap, rs->nheaders, sizeof *rs->headers) != 0)

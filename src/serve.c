@@ -209,16 +209,25 @@ respond_file(const struct site *s, const struct http_request *req, struct reply 
 		break;
 	}
 
+	/* The file's own type, and what is sent: a _headers Content-Type for
+	 * the path replaces it (rules.c); the cache keeps the file's. */
 	const char *type = fi->entry ? fi->entry->type : mime_type(fi->name, fi->name_len);
-	if (respond_range(s, req, r, fd, st, fi, type))
+	const char *sent = r->extra_type ? r->extra_type : type;
+	if (respond_range(s, req, r, fd, st, fi, sent))
 		return;
+	/* A --live page keeps the file's type: its copy with the script is
+	 * shared by every path that reaches the file (an override is HTML
+	 * here, see respond_path). */
 	if (fi->live_html)
 		live_respond_page(s, r, fd, st, fi, type);
 	else
 		respond_whole(s, r, fd, st, fi, type);
 }
 
-/* 200 with the whole file: from the cache, into the cache, or by sendfile. */
+/* 200 with the whole file: from the cache, into the cache, or by sendfile.
+ * type is the file's; r->extra_type, when set, is sent instead, and then
+ * the head is formatted here and never kept as the entry's fields (they
+ * serve every path that reaches the file). */
 static void
 respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *st,
               struct reply_file *fi, const char *type)
@@ -226,10 +235,10 @@ respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *
 	struct resp_buf b;
 	reply_begin(s, r, &b, 200);
 	size_t fields = b.len;
-	if (fi->entry && fi->entry->fields_len) {
+	if (fi->entry && fi->entry->fields_len && !r->extra_type) {
 		resp_add(&b, fi->entry->fields, fi->entry->fields_len);
 	} else {
-		resp_header(&b, "Content-Type", type);
+		resp_header(&b, "Content-Type", r->extra_type ? r->extra_type : type);
 		resp_adds(&b, "Content-Length: ");
 		resp_addu(&b, (uint64_t)st->st_size);
 		resp_add(&b, "\r\n", 2);
@@ -251,7 +260,8 @@ respond_whole(const struct site *s, struct reply *r, int fd, const struct stat *
 		                       fi->etag_len, fi->modified, s->now_ms);
 		if (fi->entry) {
 			close(fd);
-			cache_set_fields(fi->entry, r->buf + fields, fields_end - fields);
+			if (!r->extra_type)
+				cache_set_fields(fi->entry, r->buf + fields, fields_end - fields);
 			reply_plan_mem(r, 200, b.len, fi->entry);
 			cache_unref(fi->entry);
 			return;
@@ -357,7 +367,9 @@ respond_path(const struct site *s, const struct http_request *req, struct reply 
 		memcpy(path + len, index_name, sizeof index_name);
 		len += sizeof index_name - 1;
 	}
-	int live_html = cfg->live && strncmp(mime_type(path, len), "text/html", 9) == 0;
+	/* A _headers Content-Type that is not HTML gets no script either. */
+	const char *type = r->extra_type ? r->extra_type : mime_type(path, len);
+	int live_html = cfg->live && strncmp(type, "text/html", 9) == 0;
 	if (!live_html && !http_field(req, HTTP_FIELD_RANGE) &&
 	    respond_cached(s, req, r, path, len))
 		return;

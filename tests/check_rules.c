@@ -190,8 +190,46 @@ static const struct header_case {
      "_headers:2: Connection cannot be set: the server manages connections\n", 1, 0},
     {"/*\n  Date: x\n", "_headers:2: Date cannot be set: the server sets it on every response\n", 1,
      0},
-    {"/*\n  Content-Type: text/plain\n",
-     "_headers:2: Content-Type cannot be set: the server sets it from the file name\n", 1, 0},
+    /* Content-Type replaces the file's type; a media type only. */
+    {"/feed\n  Content-Type: application/rss+xml; charset=utf-8\n", "", 1, 1},
+    {"/x\n  content-type: text/plain\n/x\n  ! Content-Type\n", "", 2, 2},
+    {"/x\n  Content-Type: application/json  \n", "", 1, 1},
+    {"/*\n  Content-Type: rss\n",
+     "_headers:2: Content-Type: 'rss' is not a media type (type/subtype)\n", 1, 0},
+    {"/*\n  Content-Type: text/\n",
+     "_headers:2: Content-Type: 'text/' is not a media type (type/subtype)\n", 1, 0},
+    {"/*\n  Content-Type: /plain\n",
+     "_headers:2: Content-Type: '/plain' is not a media type (type/subtype)\n", 1, 0},
+    {"/*\n  Content-Type: text/plain, text/html\n",
+     "_headers:2: Content-Type: 'text/plain, text/html' is not a media type (type/subtype)\n", 1,
+     0},
+    {"/*\n  Content-Type: text/pl\001ain\n",
+     "_headers:2: Content-Type: a control character in the value\n", 1, 0},
+    /* The other headers the server derives from the file say why. */
+    {"/*\n  ETag: \"x\"\n", "_headers:2: ETag cannot be set: the server derives it from the file\n",
+     1, 0},
+    {"/*\n  Last-Modified: x\n",
+     "_headers:2: Last-Modified cannot be set: the server derives it from the file\n", 1, 0},
+    {"/*\n  Content-Encoding: gzip\n",
+     "_headers:2: Content-Encoding cannot be set: the server sets it when it sends x.br, x.zst or "
+     "x.gz for x\n",
+     1, 0},
+    {"/*\n  Accept-Ranges: none\n",
+     "_headers:2: Accept-Ranges cannot be set: the server sets it on every file (it serves "
+     "ranges)\n",
+     1, 0},
+    {"/*\n  Vary: Cookie\n",
+     "_headers:2: Vary cannot be set: the server sets it where a response varies "
+     "(Accept-Encoding)\n",
+     1, 0},
+    {"/*\n  Location: /x\n",
+     "_headers:2: Location cannot be set: the server sets it on redirects (write a _redirects "
+     "rule)\n",
+     1, 0},
+    {"/*\n  Allow: GET\n",
+     "_headers:2: Allow cannot be set: the server sets it on 405 and OPTIONS answers\n", 1, 0},
+    {"/*\n  Retry-After: 5\n",
+     "_headers:2: Retry-After cannot be set: the server sets it on 503 answers\n", 1, 0},
     {"/*\n  ! Content-Length\n",
      "_headers:2: Content-Length cannot be set: the server frames every message\n", 1, 0},
     {"https://example.com/*\n  X-A: 1\n/b\n  X-B: 2\n",
@@ -213,6 +251,34 @@ START_TEST(test_header_lines)
 	              c->report, rep.text);
 	ck_assert_uint_eq(rs.loaded[RULES_HEADERS], c->blocks);
 	ck_assert_uint_eq(rs.nheaders, c->headers);
+	rules_free(&rs);
+}
+END_TEST
+
+/* A Content-Type of RULES_TYPE_MAX bytes is kept (and renders); one more
+ * is a skipped line, not a response whose headers do not fit. */
+START_TEST(test_long_type)
+{
+	char text[RULES_TYPE_MAX + 64];
+	int n = snprintf(text, sizeof text, "/x\n  Content-Type: text/");
+	int len = RULES_TYPE_MAX - 5 + _i;
+	memset(text + n, 'a', (size_t)len);
+	memcpy(text + n + len, "\n", 2);
+	struct rules rs;
+	struct report rep;
+	parse(&rs, RULES_HEADERS, text, &rep);
+	if (_i) {
+		ck_assert_str_eq(rep.text, "_headers:2: Content-Type: longer than 200 bytes\n");
+		ck_assert_uint_eq(rs.nheaders, 0);
+	} else {
+		ck_assert_str_eq(rep.text, "");
+		char lines[RULES_REPLY_BYTES], cc[256], type[256];
+		size_t send;
+		ck_assert_int_eq(rules_render_headers(&rs, "x", 1, lines, sizeof lines, &send, cc,
+		                                      sizeof cc, type, sizeof type),
+		                 0);
+		ck_assert_uint_eq(strlen(type), RULES_TYPE_MAX);
+	}
 	rules_free(&rs);
 }
 END_TEST
@@ -339,21 +405,36 @@ static const char header_rules[] = "/*\n"
                                    "/blog/:slug\n"
                                    "  X-Frame-Options: SAMEORIGIN\n"
                                    "/\n"
-                                   "  X-Root: yes\n";
+                                   "  X-Root: yes\n"
+                                   "/feed\n"
+                                   "  Content-Type: text/xml\n"
+                                   "/feed\n"
+                                   "  Content-Type: application/rss+xml; charset=utf-8\n"
+                                   "/typed/*\n"
+                                   "  Content-Type: application/json\n"
+                                   "/typed/plain\n"
+                                   "  ! Content-Type\n";
 
 static const struct render_case {
 	const char *path;
 	const char *lines, *cc; /* lines: sent, then the names removed */
 	size_t send;            /* how much of lines is sent */
+	const char *type;       /* the Content-Type that replaces the file's */
 } render_cases[] = {
-    {"", "X-Frame-Options: DENY\r\nX-Root: yes\r\n", "public, max-age=60", 36},
-    {"page.html", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23},
+    {"", "X-Frame-Options: DENY\r\nX-Root: yes\r\n", "public, max-age=60", 36, ""},
+    {"page.html", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23, ""},
     {"assets/app.js", "X-Frame-Options: DENY\r\nX-Multi: a, b\r\nCache-Control:\r\n",
-     "max-age=31536000, immutable", 38},
+     "max-age=31536000, immutable", 38, ""},
     {"assets/private/x", "Cache-Control:\r\nX-Frame-Options:\r\nX-Multi:\r\n",
-     "max-age=31536000, immutable", 0},
-    {"blog/hello", "X-Frame-Options: DENY, SAMEORIGIN\r\n", "public, max-age=60", 35},
-    {"blog/hello/more", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23},
+     "max-age=31536000, immutable", 0, ""},
+    {"blog/hello", "X-Frame-Options: DENY, SAMEORIGIN\r\n", "public, max-age=60", 35, ""},
+    {"blog/hello/more", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23, ""},
+    /* Never a line of its own, never joined: the last block's wins. */
+    {"feed", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23,
+     "application/rss+xml; charset=utf-8"},
+    {"typed/x", "X-Frame-Options: DENY\r\n", "public, max-age=60", 23, "application/json"},
+    /* "! Content-Type" gives the file's own type back. */
+    {"typed/plain", "X-Frame-Options: DENY\r\nContent-Type:\r\n", "public, max-age=60", 23, ""},
 };
 
 START_TEST(test_render)
@@ -363,18 +444,25 @@ START_TEST(test_render)
 	struct report rep;
 	parse(&rs, RULES_HEADERS, header_rules, &rep);
 	ck_assert_str_eq(rep.text, "");
-	char lines[RULES_REPLY_BYTES], cc[256];
+	char lines[RULES_REPLY_BYTES], cc[256], type[256];
 	size_t send;
 	long n = rules_render_headers(&rs, c->path, strlen(c->path), lines, sizeof lines, &send, cc,
-	                              sizeof cc);
+	                              sizeof cc, type, sizeof type);
 	ck_assert_int_eq(n, (long)strlen(c->lines));
 	ck_assert_str_eq(lines, c->lines);
 	ck_assert_str_eq(cc, c->cc);
 	ck_assert_uint_eq(send, c->send);
+	ck_assert_str_eq(type, c->type);
 	/* Too small a buffer: -1, not a cut header. */
 	if (n > 0)
 		ck_assert_int_eq(rules_render_headers(&rs, c->path, strlen(c->path), lines,
-		                                      (size_t)n, &send, cc, sizeof cc),
+		                                      (size_t)n, &send, cc, sizeof cc, type,
+		                                      sizeof type),
+		                 -1);
+	if (c->type[0])
+		ck_assert_int_eq(rules_render_headers(&rs, c->path, strlen(c->path), lines,
+		                                      sizeof lines, &send, cc, sizeof cc, type,
+		                                      strlen(c->type)),
 		                 -1);
 	rules_free(&rs);
 }
@@ -463,10 +551,11 @@ START_TEST(test_fuzz_lines)
 				    rules_match(&rs, path, pn, query, qn, (int)(rnd() & 1), &caps);
 				if (r)
 					(void)rules_target(&rs, r, &caps, query, qn, to, sizeof to);
-				char lines_buf[RULES_REPLY_BYTES], cc[64];
+				char lines_buf[RULES_REPLY_BYTES], cc[64], type[64];
 				size_t send;
 				(void)rules_render_headers(&rs, path, pn, lines_buf,
-				                           sizeof lines_buf, &send, cc, sizeof cc);
+				                           sizeof lines_buf, &send, cc, sizeof cc,
+				                           type, sizeof type);
 			}
 			rules_free(&rs);
 		}
@@ -531,6 +620,7 @@ rules_suite(void)
 	Suite *s = suite_create("rules");
 	TCase *tc = tcase_create("parse");
 	tcase_add_loop_test(tc, test_redirect_line, 0, NELEM(redirect_cases));
+	tcase_add_loop_test(tc, test_long_type, 0, 2);
 	tcase_add_loop_test(tc, test_header_lines, 0, NELEM(header_cases));
 	tcase_add_test(tc, test_summary);
 	suite_add_tcase(s, tc);

@@ -5,7 +5,8 @@
  * rules on and plain files with rules off; --live reloading a changed
  * _redirects (polled, no fixed sleep); what was loaded in --error-log, once
  * with --workers 2; --health answering before any rule; --dev reading the
- * rules once (no reload without --live). */
+ * rules once (no reload without --live); a _headers Content-Type on 200,
+ * 206, HEAD and cached files, and not on 304s, errors or redirects. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +296,88 @@ START_TEST(test_headers)
 }
 END_TEST
 
+/* _headers' Content-Type replaces the file's on its 200 and 206 (never a
+ * second line), whether or not the file comes from the cache, and even when
+ * another path (the /feed-raw rewrite, which has no override) put the file
+ * in the cache first, and never kept for the other paths of the file; the 304 has none, and a 404
+ * or a redirect under the same pattern keeps its own text/html. */
+#define FEED_TYPE "application/rss+xml; charset=utf-8"
+#define FEED_LEN 109
+
+START_TEST(test_content_type)
+{
+	struct h_resp r;
+	/* The rewrite first: the file's own type, and the cache filled. */
+	for (int i = 0; i < 2; i++) {
+		h_fetch(fx.srv.port, "GET", "/feed-raw", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Content-Type", "application/octet-stream");
+		h_resp_free(&r);
+	}
+	/* GET twice (the second from the cache), then HEAD. */
+	for (int i = 0; i < 3; i++) {
+		h_fetch(fx.srv.port, i < 2 ? "GET" : "HEAD", "/feed", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Content-Type", FEED_TYPE);
+		ck_assert_int_eq(h_content_length(&r), FEED_LEN);
+		ck_assert_uint_eq(r.body_len, i < 2 ? FEED_LEN : 0);
+		H_ASSERT_HEADER(&r, "X-Frame-Options", "DENY");
+		h_resp_free(&r);
+	}
+	/* The other order: the path with the override fills the cache, and
+	 * the rewrite after it gets the file's own type (never cached). */
+	for (int i = 0; i < 3; i++) {
+		h_fetch(fx.srv.port, "GET", i < 2 ? "/feeds/latest" : "/latest-raw", NULL, &r);
+		H_ASSERT_CODE(&r, 200);
+		H_ASSERT_HEADER(&r, "Content-Type", i < 2 ? FEED_TYPE : "application/octet-stream");
+		ck_assert_uint_eq(r.body_len, FEED_LEN);
+		h_resp_free(&r);
+	}
+	/* One range. */
+	h_fetch(fx.srv.port, "GET", "/feed", "Range: bytes=0-4\r\n", &r);
+	H_ASSERT_CODE(&r, 206);
+	H_ASSERT_HEADER(&r, "Content-Type", FEED_TYPE);
+	H_ASSERT_HEADER(&r, "Content-Range", "bytes 0-4/109");
+	ck_assert_str_eq(H_TEXT(&r), "<?xml");
+	h_resp_free(&r);
+	/* Several: the server's multipart type, the override in each part. */
+	h_fetch(fx.srv.port, "GET", "/feed", "Range: bytes=0-4,6-12\r\n", &r);
+	H_ASSERT_CODE(&r, 206);
+	ck_assert_int_eq(h_header_count(&r, "Content-Type"), 1);
+	ck_assert_msg(
+	    strncmp(h_header(&r, "Content-Type"), "multipart/byteranges; boundary=", 31) == 0, "%s",
+	    h_header(&r, "Content-Type"));
+	const char *part = H_TEXT(&r);
+	int parts = 0;
+	while ((part = strstr(part, "\r\nContent-Type: " FEED_TYPE "\r\nContent-Range: bytes ")))
+		parts++, part++;
+	ck_assert_msg(parts == 2, "%d parts with the type:\n%s", parts, H_TEXT(&r));
+	ck_assert_ptr_null(strstr(H_TEXT(&r), "octet-stream"));
+	h_resp_free(&r);
+	/* 304: no Content-Type, as without the rule. */
+	h_fetch(fx.srv.port, "GET", "/feed", NULL, &r);
+	char inm[128];
+	snprintf(inm, sizeof inm, "If-None-Match: %s\r\n", h_header(&r, "ETag"));
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, "GET", "/feed", inm, &r);
+	H_ASSERT_CODE(&r, 304);
+	H_ASSERT_NO_HEADER(&r, "Content-Type");
+	h_resp_free(&r);
+	/* A 404 and a redirect under the /feeds/ block: their own type. */
+	for (int i = 0; i < 2; i++) {
+		h_fetch(fx.srv.port, i ? "HEAD" : "GET", "/feeds/missing", NULL, &r);
+		H_ASSERT_CODE(&r, 404);
+		H_ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
+		h_resp_free(&r);
+		h_fetch(fx.srv.port, i ? "HEAD" : "GET", "/feeds/old", NULL, &r);
+		H_ASSERT_CODE(&r, 301);
+		H_ASSERT_HEADER(&r, "Location", "/feed");
+		H_ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
+		h_resp_free(&r);
+	}
+}
+END_TEST
+
 /* What was loaded, and each skipped line, in the error log. */
 START_TEST(test_startup_log)
 {
@@ -302,9 +385,9 @@ START_TEST(test_startup_log)
 	    "_redirects:18: proxying to another origin is not supported",
 	    "_redirects:19: Country= conditions are not supported",
 	    "_headers:14: Content-Length cannot be set: the server frames every message",
-	    "_redirects: 17 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 20 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)",
-	    "_headers: 4 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
+	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)",
 	};
 	for (size_t i = 0; i < NELEM(want); i++)
@@ -396,9 +479,9 @@ START_TEST(test_log_once)
 	    "_redirects:18: proxying to another origin is not supported\n",
 	    "_redirects:19: Country= conditions are not supported\n",
 	    "_headers:14: Content-Length cannot be set: the server frames every message\n",
-	    "_redirects: 17 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 20 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)\n",
-	    "_headers: 4 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
+	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)\n",
 	};
 	for (size_t i = 0; i < NELEM(want); i++)
@@ -546,6 +629,36 @@ END_TEST
 
 /* With --clean-urls, about.html is what /about serves: it shadows a rule
  * without "!" like a file at /about would. */
+/* --live with a _headers Content-Type: an HTML page made something else
+ * gets no reload script (its body is the file's), one typed as HTML still
+ * does, with the page's own type (the copy with the script is shared by
+ * every path to the file). */
+START_TEST(test_live_content_type)
+{
+	char root[PATH_MAX];
+	setup_root(root, sizeof root);
+	static const char page[] = "<!DOCTYPE html>\n<html><body>x</body></html>\n";
+	h_write_str(root, "raw.html", page);
+	h_write_str(root, "page.html", page);
+	h_write_str(root, "_headers",
+	            "/raw.html\n  Content-Type: text/plain; charset=utf-8\n"
+	            "/page.html\n  Content-Type: text/html\n");
+	static const char *const flags[] = {"--rules", "--live", NULL};
+	start(root, flags);
+	struct h_resp r;
+	h_fetch(fx.srv.port, "GET", "/raw.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Content-Type", "text/plain; charset=utf-8");
+	ck_assert_str_eq(H_TEXT(&r), page);
+	h_resp_free(&r);
+	h_fetch(fx.srv.port, "GET", "/page.html", NULL, &r);
+	H_ASSERT_CODE(&r, 200);
+	H_ASSERT_HEADER(&r, "Content-Type", "text/html; charset=utf-8");
+	ck_assert_uint_gt(r.body_len, sizeof page - 1);
+	h_resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_clean_urls_shadow)
 {
 	char root[PATH_MAX];
@@ -579,6 +692,7 @@ rules_site_suite(void)
 	tcase_add_loop_test(tc, test_serve, 0, 2 * NELEM(serve_cases));
 	tcase_add_loop_test(tc, test_refused_like_direct, 0, 2 * NELEM(refusal_cases));
 	tcase_add_loop_test(tc, test_headers, 0, 2);
+	tcase_add_test(tc, test_content_type);
 	tcase_add_test(tc, test_startup_log);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("off");
@@ -591,6 +705,7 @@ rules_site_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_live_reload);
 	tcase_add_test(tc, test_clean_urls_shadow);
+	tcase_add_test(tc, test_live_content_type);
 	tcase_add_loop_test(tc, test_log_once, 0, 3);
 	tcase_add_test(tc, test_health_first);
 	tcase_add_test(tc, test_dev_loads_once);

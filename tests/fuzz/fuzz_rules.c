@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules.h"
 
@@ -33,7 +34,8 @@ try_path(const struct rules *rs, const char *in, size_t n)
 	memcpy(p, in, n);
 	const char *q = memchr(p, '?', n);
 	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\0' || (q && p + i > q && ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)))
+		if (p[i] == '\0' ||
+		    (q && p + i > q && ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)))
 			p[i] = 'x';
 	size_t plen = q ? (size_t)(q - p) : n, qlen = q ? n - plen : 0;
 	struct rules_captures caps;
@@ -42,17 +44,24 @@ try_path(const struct rules *rs, const char *in, size_t n)
 		char dst[2048];
 		long t = rules_target(rs, r, &caps, q, qlen, dst, sizeof dst);
 		if (t >= 0) {
-			assert((size_t)t < sizeof dst && dst[t] == '\0' && strlen(dst) == (size_t)t);
+			assert((size_t)t < sizeof dst && dst[t] == '\0' &&
+			       strlen(dst) == (size_t)t);
 			assert(!strpbrk(dst, "\r\n"));
 		}
 	}
-	char hdr[1024], cc[512];
+	char hdr[1024], cc[512], type[256];
 	size_t lines = 0;
-	long h = rules_render_headers(rs, p, plen, hdr, sizeof hdr, &lines, cc, sizeof cc);
+	long h = rules_render_headers(rs, p, plen, hdr, sizeof hdr, &lines, cc, sizeof cc, type,
+	                              sizeof type);
 	if (h >= 0) {
 		assert(lines <= (size_t)h && (size_t)h <= sizeof hdr);
 		assert(lines == 0 || (hdr[lines - 2] == '\r' && hdr[lines - 1] == '\n'));
 		assert(!strpbrk(cc, "\r\n"));
+		/* One media type, never a line of its own. */
+		assert(!strpbrk(type, "\r\n") && (type[0] == '\0' || strchr(type, '/')));
+		for (size_t i = 0; i < lines;
+		     i = (size_t)((char *)memchr(hdr + i, '\n', lines - i) - hdr) + 1)
+			assert(strncasecmp(hdr + i, "Content-Type:", 13) != 0);
 	}
 }
 
