@@ -246,6 +246,11 @@ rules_apply(const struct site *s, const struct http_request *req, struct reply *
 		reply_error(s, r, refused_status(ps));
 		return RULES_ANSWERED;
 	}
+	/* Nor may a rule serve the rule files: they are 404 as a request. */
+	if (rules_is_rule_file(dst, pr->len - (pr->trailing_slash && pr->len ? 1 : 0))) {
+		reply_error(s, r, 404);
+		return RULES_ANSWERED;
+	}
 	if (m->status == 200)
 		return RULES_REWRITTEN;
 	respond_status_file(s, r, m->status, other, pr);

@@ -221,6 +221,8 @@ static const struct refusal_case {
 } refusal_cases[] = {
     {"/sneak", "/../check_rules_site.c", 403},
     {"/dot", "/.secret", 404},
+    {"/peek", "/_redirects", 404},          /* the rule files are never served */
+    {"/peek-headers", "/_headers", 404},
 };
 
 START_TEST(test_refused_like_direct)
@@ -385,7 +387,7 @@ START_TEST(test_startup_log)
 	    "_redirects:18: proxying to another origin is not supported",
 	    "_redirects:19: Country= conditions are not supported",
 	    "_headers:14: Content-Length cannot be set: the server frames every message",
-	    "_redirects: 20 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 22 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)",
 	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)",
@@ -479,7 +481,7 @@ START_TEST(test_log_once)
 	    "_redirects:18: proxying to another origin is not supported\n",
 	    "_redirects:19: Country= conditions are not supported\n",
 	    "_headers:14: Content-Length cannot be set: the server frames every message\n",
-	    "_redirects: 20 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 22 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)\n",
 	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)\n",
