@@ -37,6 +37,10 @@ struct pidfile {
  * gives -EEXIST with *holder set to its pid. */
 int pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder);
 
+/* The pid written in the pidfile open at fd (whose OFD lock says only that
+ * someone holds it: its l_pid is -1), or 0 when it holds none. */
+pid_t pidfile_holder(int fd);
+
 /* Writes our pid into the pidfile we hold (truncating it first). 0 or -errno. */
 int pidfile_write_pid(struct pidfile *pf);
 

@@ -100,6 +100,15 @@ daemon_ready(struct daemon_handoff *h, int keep_stderr)
 	return r;
 }
 
+pid_t
+pidfile_holder(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	return (pid_t)atol(buf);
+}
+
 int
 pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder)
 {
@@ -136,9 +145,7 @@ pidfile_acquire(struct pidfile *pf, const char *path, pid_t *holder)
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
 		int e = errno;
-		char buf[32] = "";
-		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-		*holder = n > 0 ? (pid_t)atol(buf) : 0;
+		*holder = pidfile_holder(fd);
 		close(fd);
 		close(pf->dirfd);
 		pf->dirfd = -1;

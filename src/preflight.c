@@ -1,6 +1,7 @@
 /* preflight.c - --check: probes that leave nothing behind, and the report. See preflight.h. */
 #include "preflight.h"
 
+#include "daemon.h"
 #include "net.h"
 #include "options.h"
 #include "rules.h"
@@ -62,20 +63,17 @@ probe_pidfile(const char *path, char *err, size_t cap)
 	int r = fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode) ? (errno = EISDIR, -1)
 	                                                   : fcntl(fd, F_GETLK, &fl);
 	int e = errno;
-	/* The lock is an OFD lock (it moves to a new generation with the
-	 * fd), whose l_pid is -1: the holder's pid is what the file says,
-	 * as pidfile_acquire reports it. */
-	char buf[32] = "";
-	ssize_t n = r == 0 && fl.l_type != F_UNLCK ? pread(fd, buf, sizeof buf - 1, 0) : 0;
+	/* An OFD lock (it moves to a new generation with the fd): the holder
+	 * is what the file says, as pidfile_acquire reports it. */
+	pid_t holder = r == 0 && fl.l_type != F_UNLCK ? pidfile_holder(fd) : 0;
 	close(fd);
 	if (r != 0) {
 		snprintf(err, cap, "pidfile %s: %s", path, strerror(e));
 		return -1;
 	}
 	if (fl.l_type != F_UNLCK) {
-		buf[n > 0 ? n : 0] = '\0';
 		snprintf(err, cap, "already running: pidfile %s is held by process %ld", path,
-		         fl.l_pid > 0 ? (long)fl.l_pid : atol(buf));
+		         (long)holder);
 		return -1;
 	}
 	return 0;
