@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "fileio.h"
 
 #include "log.h"
 #include "reply.h"
@@ -241,14 +242,7 @@ page_for(struct live_state *l, int fd, const struct stat *st, const char *type, 
 	}
 	*status = 500;
 	char *body = malloc(need);
-	size_t got = 0;
-	while (body && got < size) {
-		ssize_t n = pread(fd, body + got, size - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (!body || got != size) {
+	if (!body || fileio_read_all(fd, body, size) != (ssize_t)size) {
 		free(body); /* out of memory, or the file shrank: the next try sees it */
 		return NULL;
 	}
