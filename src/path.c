@@ -272,27 +272,28 @@ path_open_walk(int rootfd, const char *rel, struct stat *st)
 /* Set once openat2 says ENOSYS (a kernel older than 5.6): walk from then on. */
 static int no_openat2;
 
-int
-path_open(int rootfd, const char *rel, struct stat *st)
-{
-	if (!no_openat2) {
-		struct open_how how = {
-		    .flags = OPEN_FLAGS,
-		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
-		if (fd >= 0 || errno != ENOSYS)
-			return finish_open((int)fd, st);
-		no_openat2 = 1;
-	}
-	return path_open_walk(rootfd, rel, st);
-}
-
+/* openat2 beneath dirfd with these resolve flags. On a kernel without it
+ * (older than 5.6) it remembers so and returns OPENAT2_NONE: the caller
+ * walks the path instead. */
+#define OPENAT2_NONE (-2)
 static long
 openat2_(int dirfd, const char *rel, unsigned long long resolve)
 {
+	if (no_openat2)
+		return OPENAT2_NONE;
 	struct open_how how = {.flags = OPEN_FLAGS, .resolve = resolve};
-	return syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof how);
+	long fd = syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof how);
+	if (fd < 0 && errno == ENOSYS) {
+		no_openat2 = 1;
+		return OPENAT2_NONE;
+	}
+	return fd;
+}
+
+int
+path_open(int rootfd, const char *rel, struct stat *st)
+{
+	return path_open_ex(rootfd, rel, 0, 1, st);
 }
 
 /* Does the absolute, symlink-free path p lie in the directory described by
@@ -354,25 +355,19 @@ int
 path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat *st)
 {
 	unsigned long long rules = RESOLVE_NO_MAGICLINKS | (follow ? 0 : RESOLVE_BENEATH);
-	long fd = -1;
-	if (no_openat2)
-		return path_open_walk(rootfd, rel, st); /* every symlink refused */
+	long fd;
 	if (!dotfiles) {
 		/* The common case, a path without symlinks, costs one call;
 		 * only one that meets a link pays for the dotfile check. */
 		fd = openat2_(rootfd, rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-		if (fd < 0 && errno == ENOSYS) {
-			no_openat2 = 1;
-			return path_open_walk(rootfd, rel, st);
-		}
+		if (fd == OPENAT2_NONE)
+			return path_open_walk(rootfd, rel, st); /* every symlink refused */
 		if (fd >= 0 || errno != ELOOP)
 			return finish_open((int)fd, st);
 	}
 	fd = openat2_(rootfd, rel, rules);
-	if (fd < 0 && errno == ENOSYS) {
-		no_openat2 = 1;
+	if (fd == OPENAT2_NONE)
 		return path_open_walk(rootfd, rel, st);
-	}
 	int r = finish_open((int)fd, st);
 	if (r >= 0 && !dotfiles) {
 		int c = path_check_target(rootfd, rel, st);
