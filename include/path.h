@@ -82,4 +82,8 @@ int path_open_walk(int rootfd, const char *rel, struct stat *st);
 /* The HTTP status for a path_open() error (a negative errno). */
 int path_errno_status(int neg_errno);
 
+/* The HTTP status of a target that did not normalise (400, 403, 404 for a
+ * dotfile, 414); 0 for PATH_OK. */
+int path_status_code(enum path_status ps);
+
 #endif

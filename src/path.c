@@ -380,6 +380,24 @@ path_open_ex(int rootfd, const char *rel, int follow, int dotfiles, struct stat 
 }
 
 int
+path_status_code(enum path_status ps)
+{
+	switch (ps) {
+	case PATH_BAD:
+		return 400;
+	case PATH_FORBIDDEN:
+		return 403;
+	case PATH_HIDDEN:
+		return 404;
+	case PATH_TOO_LONG:
+		return 414;
+	case PATH_OK:
+		break;
+	}
+	return 0;
+}
+
+int
 path_errno_status(int neg_errno)
 {
 	switch (-neg_errno) {

@@ -213,7 +213,9 @@ reply_error_page(const struct site *s, int status, struct stat *st)
 {
 	char name[16];
 	snprintf(name, sizeof name, "%d.html", status);
-	int fd = path_open(s->rootfd, name, st);
+	/* Opened as a request for it would be (a link to a dotfile is not
+	 * a page to show). */
+	int fd = path_open_ex(s->rootfd, name, s->cfg->follow_symlinks, s->cfg->dotfiles, st);
 	if (fd >= 0 && !S_ISREG(st->st_mode)) {
 		close(fd);
 		fd = -1;

@@ -94,6 +94,14 @@ rules_is_rule_file(const char *name, size_t n)
 	       (n == 8 && memcmp(name, "_headers", 8) == 0);
 }
 
+/* Opens what a request for path would open: --follow-symlinks, and the
+ * dotfile rule on where a link leads. */
+static int
+open_as_request(const struct site *s, const char *path, struct stat *st)
+{
+	return path_open_ex(s->rootfd, path, s->cfg->follow_symlinks, s->cfg->dotfiles, st);
+}
+
 /* Is there something to serve at path (a file, a directory)? The cache
  * answers for hot files without an open. path has room for "index.html". */
 static int
@@ -108,10 +116,10 @@ exists(const struct site *s, char *path, const struct path_result *pr)
 	                                                s->cfg->precompressed)
 	                                 : NULL;
 	struct stat st;
-	int fd = e ? -1 : path_open(s->rootfd, path, &st);
+	int fd = e ? -1 : open_as_request(s, path, &st);
 	if (fd == -ENOENT && s->cfg->clean_urls && !pr->trailing_slash) {
 		memcpy(path + len, ".html", 6); /* --clean-urls serves it */
-		fd = path_open(s->rootfd, path, &st);
+		fd = open_as_request(s, path, &st);
 	}
 	path[pr->len] = '\0';
 	if (e) {
@@ -122,17 +130,6 @@ exists(const struct site *s, char *path, const struct path_result *pr)
 		return 0;
 	close(fd);
 	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
-}
-
-/* The status of a target that did not normalise: what a direct request
- * for it would get. */
-static int
-refused_status(enum path_status ps)
-{
-	return ps == PATH_FORBIDDEN  ? 403
-	       : ps == PATH_HIDDEN   ? 404
-	       : ps == PATH_TOO_LONG ? 414
-	                             : 400;
 }
 
 /* A 4xx rule with a target: that file with the rule's status, or the
@@ -147,7 +144,7 @@ respond_status_file(const struct site *s, struct reply *r, int status, char *p,
 		len += 10;
 	}
 	struct stat st;
-	int fd = path_open(s->rootfd, p, &st);
+	int fd = open_as_request(s, p, &st);
 	if (fd >= 0 && !S_ISREG(st.st_mode)) {
 		close(fd);
 		fd = -1;
@@ -243,7 +240,7 @@ rules_apply(const struct site *s, const struct http_request *req, struct reply *
 	pr->query = query; /* the request's query, not one in the target */
 	pr->query_len = query_len;
 	if (ps != PATH_OK) {
-		reply_error(s, r, refused_status(ps));
+		reply_error(s, r, path_status_code(ps)); /* as a direct request */
 		return RULES_ANSWERED;
 	}
 	/* Nor may a rule serve the rule files: they are 404 as a request. */

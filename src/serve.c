@@ -317,25 +317,6 @@ open_fallback(const struct site *s, char *path, size_t *len, struct stat *st, in
 	return fd;
 }
 
-/* The status of a path that did not normalise. */
-static int
-path_status(enum path_status ps)
-{
-	switch (ps) {
-	case PATH_BAD:
-		return 400;
-	case PATH_FORBIDDEN:
-		return 403;
-	case PATH_HIDDEN:
-		return 404;
-	case PATH_TOO_LONG:
-		return 414;
-	case PATH_OK:
-		break;
-	}
-	return 0;
-}
-
 /* A hit in the small-file cache: answered, 1; else 0. */
 static int
 respond_cached(const struct site *s, const struct http_request *req, struct reply *r,
@@ -442,7 +423,7 @@ serve_request(const struct site *s, const struct http_request *req, struct reply
 		return;
 	}
 	if (ps != PATH_OK) {
-		reply_error(s, r, path_status(ps));
+		reply_error(s, r, path_status_code(ps));
 		return;
 	}
 	if (is_options) {

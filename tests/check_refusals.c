@@ -74,6 +74,7 @@ make_tree(void)
 	h_symlink(srv.root, "_static/jquery.js", abs);
 	h_symlink(srv.root, "rel.js", "../outside/jquery.js");
 	h_symlink(srv.root, "envlink", ".env");
+	h_symlink(srv.root, "405.html", ".env"); /* an error page that is a link to a dotfile */
 	h_symlink(srv.root, "conf", ".git");
 	snprintf(abs, sizeof abs, "%s/.env", srv.root);
 	h_symlink(srv.root, "absenv", abs);
@@ -262,6 +263,14 @@ START_TEST(test_dotfile_through_link)
 	               "symlink envlink -> .env leads to the dotfile .env; see --dotfiles");
 	assert_refused("/conf/config", 404,
 	               "symlink conf -> .git leads to the dotfile .git/config; see --dotfiles");
+	/* Nor does an error page that is such a link show it: TOP/405.html
+	 * is opened as a request for it would be, so the built-in page. */
+	struct h_resp r;
+	fetch("POST", "/ok.txt", NULL, &r);
+	H_ASSERT_CODE(&r, 405);
+	ck_assert_msg(r.body_len > 0 && memmem(r.body, r.body_len, "SECRET", 6) == NULL,
+	              "the 405 page shows the dotfile: %.*s", (int)r.body_len, r.body);
+	h_resp_free(&r);
 }
 END_TEST
 

@@ -127,6 +127,8 @@ static const struct redirect_case {
     {"/gone", 410, NULL, "custom 404\n"},
     {"/members/x", 401, NULL, "members only\n"},
     {"/nofile/x", 403, NULL, NULL},
+    /* A 4xx rule's target through a link to a dotfile: refused, not served. */
+    {"/linked-secret-403", 403, NULL, NULL},
     /* Skipped lines answer as if they were not there. */
     {"/proxy", 404, NULL, "custom 404\n"},
     {"/geo", 404, NULL, "custom 404\n"},
@@ -223,6 +225,7 @@ static const struct refusal_case {
     {"/dot", "/.secret", 404},
     {"/peek", "/_redirects", 404},          /* the rule files are never served */
     {"/peek-headers", "/_headers", 404},
+    {"/linked-secret", "/secret-link", 404}, /* a link to a dotfile */
 };
 
 START_TEST(test_refused_like_direct)
@@ -387,7 +390,7 @@ START_TEST(test_startup_log)
 	    "_redirects:18: proxying to another origin is not supported",
 	    "_redirects:19: Country= conditions are not supported",
 	    "_headers:14: Content-Length cannot be set: the server frames every message",
-	    "_redirects: 22 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 24 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)",
 	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)",
@@ -481,7 +484,7 @@ START_TEST(test_log_once)
 	    "_redirects:18: proxying to another origin is not supported\n",
 	    "_redirects:19: Country= conditions are not supported\n",
 	    "_headers:14: Content-Length cannot be set: the server frames every message\n",
-	    "_redirects: 22 rules, 2 skipped (line 18: proxying to another origin is not "
+	    "_redirects: 24 rules, 2 skipped (line 18: proxying to another origin is not "
 	    "supported)\n",
 	    "_headers: 6 blocks, 1 skipped (line 14: Content-Length cannot be set: the server "
 	    "frames every message)\n",
