@@ -106,6 +106,15 @@ proc_state(pid_t pid, pid_t *ppid)
 	return state;
 }
 
+static long long proc_age_ms(pid_t pid);
+
+/* h_poll: has *(pid_t *)arg lived 1.2 s? */
+static int
+older_than_1200ms(void *arg)
+{
+	return proc_age_ms(*(pid_t *)arg) >= 1200;
+}
+
 /* How long ago pid started (field 22 of /proc/PID/stat, in clock ticks
  * since boot), in ms, or -1. */
 static long long
@@ -492,10 +501,10 @@ START_TEST(test_worker_restart)
 {
 	pid_t master = fx.srv.pid, w[2];
 	expect_two_workers(master, w);
-	/* Workers that ran for a second are replaced at once. */
-	long long age = now_ms() - fx.started_ms;
-	if (age < 1200)
-		sleep_ms((long)(1200 - age));
+	/* Workers that ran for a second are replaced at once: wait until
+	 * both have (their age in /proc, polled). */
+	ck_assert(h_poll(older_than_1200ms, &w[0], h_ms(5000)) >= 0);
+	ck_assert(h_poll(older_than_1200ms, &w[1], h_ms(5000)) >= 0);
 
 	pid_t victim = w[0], other = w[1];
 	pid_t seen[MAX_KIDS] = {w[0], w[1]};
@@ -535,8 +544,9 @@ START_TEST(test_worker_restart)
 	for (long long r1_age; (r1_age = proc_age_ms(r1)) >= 500; extra++) {
 		ck_assert_msg(extra < 3, "worker %d is %lld ms old after 3 replacements", (int)r1,
 		              r1_age);
-		if (r1_age < 1200)
-			sleep_ms((long)(1200 - r1_age)); /* well past the 1 s, as above */
+		/* Killed well past the 1 s, as above: poll its age. */
+		ck_assert_msg(h_poll(older_than_1200ms, &r1, h_ms(5000)) >= 0,
+		              "worker %d: no start time in /proc", (int)r1);
 		long long kx = now_ms();
 		ck_assert(kill(r1, SIGKILL) == 0);
 		avoid[navoid++] = r1;

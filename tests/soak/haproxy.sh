@@ -108,6 +108,23 @@ server_status() { # name
 	{ curl -s --max-time 2 "http://127.0.0.1:$P_ST/stats;csv" || true; } |
 		awk -F, -v s="$1" '$1 == "be" && $2 == s { print $18 }'
 }
+# Sessions HAProxy has sent to a server so far (stot, column 8).
+server_sessions() { # name
+	{ curl -s --max-time 2 "http://127.0.0.1:$P_ST/stats;csv" || true; } |
+		awk -F, -v s="$1" '$1 == "be" && $2 == s { print $8 + 0 }'
+}
+# Until HAProxy has sent N more sessions to the server: it serves under the
+# load (again), observed rather than assumed after a fixed sleep.
+serve_some() { # name n secs
+	local deadline=$((SECONDS + $3)) start now
+	start=$(server_sessions "$1")
+	while :; do
+		now=$(server_sessions "$1")
+		[ "${now:-0}" -ge $((${start:-0} + $2)) ] && return 0
+		[ $SECONDS -lt $deadline ] || die "$1 got $((${now:-0} - ${start:-0})) sessions in $3 s, expected $2"
+		sleep 0.05
+	done
+}
 wait_status() { # name want secs
 	local deadline=$((SECONDS + $3)) st
 	while :; do
@@ -203,12 +220,13 @@ restart() { # name port
 	log "restart $name: UP again"
 }
 
-sleep 1
+serve_some a 200 10
+serve_some b 200 10
 for i in $(seq "$RESTARTS"); do
 	restart a "$P_A"
-	sleep 1
+	serve_some a 200 10
 	restart b "$P_B"
-	sleep 1
+	serve_some b 200 10
 done
 rm -f "$OUT/restarting"
 wait "$AB_PID"
