@@ -905,34 +905,17 @@ d_expect_notify(int fd, const char *want, pid_t pid)
 		long long left = end - h_now_ms();
 		ck_assert_msg(left > 0, "no '%s' on NOTIFY_SOCKET within %d ms (got '%s')", want,
 		              h_ms(D_TIMEOUT_MS), seen);
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		if (poll(&pfd, 1, (int)left) <= 0)
-			continue;
 		char buf[1024];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(struct ucred))];
-		} ctl;
-		struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
-		struct msghdr mh = {.msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = &ctl,
-		                    .msg_controllen = sizeof ctl};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
+		pid_t sender;
+		if (h_recv_notify(fd, buf, sizeof buf, &sender, (int)left) < 0)
 			continue;
-		buf[n] = '\0';
 		size_t used = strlen(seen);
 		if (snprintf(seen + used, sizeof seen - used, "%s|", buf) < 0)
 			seen[used] = '\0';
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		ck_assert_msg(c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS,
-		              "no sender credentials on the notification");
-		struct ucred cred;
-		memcpy(&cred, CMSG_DATA(c), sizeof cred);
+		ck_assert_msg(sender > 0, "no sender credentials on the notification");
 		/* systemd's NotifyAccess=main accepts only the main pid. */
-		ck_assert_msg(cred.pid == pid, "'%s' sent by pid %ld, not the server (%ld)", buf,
-		              (long)cred.pid, (long)pid);
+		ck_assert_msg(sender == pid, "'%s' sent by pid %ld, not the server (%ld)", buf,
+		              (long)sender, (long)pid);
 		char *save = NULL;
 		for (char *line = strtok_r(buf, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save))

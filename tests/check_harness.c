@@ -317,6 +317,41 @@ h_poll(int (*cond)(void *arg), void *arg, int timeout_ms)
 	}
 }
 
+ssize_t
+h_recv_notify(int fd, char *buf, size_t cap, pid_t *sender, int timeout_ms)
+{
+	uint64_t end = h_now_ms() + (uint64_t)timeout_ms;
+	for (;;) {
+		uint64_t now = h_now_ms();
+		if (now >= end)
+			return -1;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, (int)(end - now)) <= 0)
+			continue;
+		union {
+			struct cmsghdr h;
+			char b[CMSG_SPACE(sizeof(struct ucred))];
+		} ctl;
+		struct iovec iov = {.iov_base = buf, .iov_len = cap - 1};
+		struct msghdr mh = {.msg_iov = &iov,
+		                    .msg_iovlen = 1,
+		                    .msg_control = &ctl,
+		                    .msg_controllen = sizeof ctl};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		*sender = -1;
+		if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
+			struct ucred cred;
+			memcpy(&cred, CMSG_DATA(c), sizeof cred);
+			*sender = cred.pid;
+		}
+		return n;
+	}
+}
+
 /* ---- processes ---- */
 
 const char *

@@ -451,31 +451,14 @@ u_expect_notify(int fd, const char *want, pid_t *sender, char *seen, size_t cap)
 {
 	uint64_t end = h_now_ms() + (uint64_t)h_ms(U_TIMEOUT_MS);
 	for (;;) {
-		ck_assert_msg(h_now_ms() < end, "no '%s' on NOTIFY_SOCKET; got '%s'", want, seen);
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		if (poll(&pfd, 1, 100) <= 0)
-			continue;
+		uint64_t now = h_now_ms();
+		ck_assert_msg(now < end, "no '%s' on NOTIFY_SOCKET; got '%s'", want, seen);
 		char buf[512];
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(struct ucred))];
-		} ctl;
-		struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
-		struct msghdr mh = {.msg_iov = &iov,
-		                    .msg_iovlen = 1,
-		                    .msg_control = &ctl,
-		                    .msg_controllen = sizeof ctl};
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n < 0)
+		if (h_recv_notify(fd, buf, sizeof buf, sender, (int)(end - now)) < 0)
 			continue;
-		buf[n] = '\0';
 		size_t used = strlen(seen);
 		snprintf(seen + used, cap - used, "%s|", buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		ck_assert(c && c->cmsg_type == SCM_CREDENTIALS);
-		struct ucred cred;
-		memcpy(&cred, CMSG_DATA(c), sizeof cred);
-		*sender = cred.pid;
+		ck_assert_msg(*sender > 0, "no sender credentials on '%s'", buf);
 		if (strstr(buf, want))
 			return;
 	}

@@ -49,6 +49,11 @@ void h_sleep_ms(unsigned ms);
 /* Calls cond(arg) until it returns non-zero or timeout_ms passes: the ms it
  * took (>= 0), or -1 on timeout. Checks first, then every 5 ms. */
 long h_poll(int (*cond)(void *arg), void *arg, int timeout_ms);
+/* One datagram from a fake NOTIFY_SOCKET (fd, bound with SO_PASSCRED) into
+ * buf (NUL-terminated), the sender's pid in *sender (-1 without
+ * credentials). Its length, or -1 if none came within timeout_ms (not
+ * scaled: pass h_ms(...)). */
+ssize_t h_recv_notify(int fd, char *buf, size_t cap, pid_t *sender, int timeout_ms);
 
 /* Every file the harness writes gets this mtime, so Last-Modified is known. */
 #define H_MTIME 1700000000
