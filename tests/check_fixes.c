@@ -59,12 +59,7 @@ start(struct fixes_server *f, void (*build)(const char *root), const char *const
 static void
 stop(struct fixes_server *f)
 {
-	int status = h_server_stop(&f->srv, 10000);
-	char what[64], tail[2048];
-	h_tail_file(f->log, tail, sizeof tail);
-	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "server stopped with %s; log:\n%s",
-	              h_describe_status(status, what, sizeof what), tail);
+	h_server_stop_clean(&f->srv, f->log, 10000);
 	h_rmtree(f->base);
 	free(f->base);
 	f->base = NULL;

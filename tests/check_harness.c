@@ -720,6 +720,26 @@ h_tail_file(const char *path, char *buf, size_t cap)
 	close(fd);
 }
 
+void
+h_print_log_tail(const char *path)
+{
+	char tail[4096];
+	h_tail_file(path, tail, sizeof tail);
+	if (tail[0])
+		fprintf(stderr, "--- server log (tail) ---\n%s\n", tail);
+}
+
+void
+h_server_stop_clean(struct h_server *s, const char *log, int timeout_ms)
+{
+	int status = h_server_stop(s, timeout_ms);
+	char what[64], tail[4096];
+	h_tail_file(log, tail, sizeof tail);
+	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	              "server stopped with %s; log:\n%s", h_describe_status(status, what, sizeof what),
+	              tail);
+}
+
 /* Drains both pipes until they close, then waits for the exit. */
 int
 h_run_cli(const char *const *args, struct h_run *r, int timeout_ms)

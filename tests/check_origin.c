@@ -43,18 +43,6 @@ start(struct h_server *s, const char *root, const char *log, const char *const *
 	ck_assert_msg(h_server_start(s, root, log, extra, err, sizeof err) == 0, "%s", err);
 }
 
-/* SIGTERM (or sig) and a clean exit within the deadline. */
-static void
-stop_clean(struct h_server *s, const char *log)
-{
-	int status = h_server_stop(s, 20000);
-	char what[64], tail[4096];
-	h_tail_file(log, tail, sizeof tail);
-	ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	              "server stopped with %s\n%s", h_describe_status(status, what, sizeof what),
-	              tail);
-}
-
 /* A site with a file, a directory, a FIFO (403 for any user) and a page. */
 #define PATH_LEN 4200
 
@@ -160,8 +148,8 @@ START_TEST(etag_same_on_copies)
 		free(body);
 		h_resp_free(&r);
 	}
-	stop_clean(&s1, log);
-	stop_clean(&s2, log);
+	h_server_stop_clean(&s1, log, 20000);
+	h_server_stop_clean(&s2, log, 20000);
 	h_rmtree(base);
 	free(base);
 }
@@ -204,7 +192,7 @@ START_TEST(etag_same_second_rewrite)
 	H_ASSERT_CODE(&r, 200);
 	H_ASSERT_TEXT(&r, "FOUR");
 	h_resp_free(&r);
-	stop_clean(&s, log);
+	h_server_stop_clean(&s, log, 20000);
 	h_rmtree(base);
 	free(base);
 }
@@ -245,7 +233,7 @@ START_TEST(etag_sidecar_distinct)
 	H_ASSERT_HEADER(&r, "ETag", gz);
 	H_ASSERT_TEXT(&r, "ABCDEFGH");
 	h_resp_free(&r);
-	stop_clean(&s, log);
+	h_server_stop_clean(&s, log, 20000);
 	h_rmtree(base);
 	free(base);
 }
@@ -345,7 +333,7 @@ START_TEST(cache_control_every_response)
 			              rq->method, rq->target, h_header(&r, "Cache-Control"), want);
 		h_resp_free(&r);
 	}
-	stop_clean(&s, log);
+	h_server_stop_clean(&s, log, 20000);
 	h_rmtree(base);
 	free(base);
 }
@@ -414,7 +402,7 @@ START_TEST(health_answers)
 	              text);
 	ck_assert_uint_eq(h_count_lines(text), 7); /* 4 x 405, 2 x 404, /last */
 	free(text);
-	stop_clean(&s, log);
+	h_server_stop_clean(&s, log, 20000);
 	h_rmtree(base);
 	free(base);
 }
@@ -602,7 +590,7 @@ START_TEST(lameduck_off)
 	const char *args[] = {"--health", "/healthz", NULL};
 	struct h_server s = {.pid = -1};
 	start(&s, root, log, args);
-	stop_clean(&s, log);
+	h_server_stop_clean(&s, log, 20000);
 	char *text = h_read_file(log, NULL);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_msg(strstr(text, "lame duck") == NULL, "%s", text);

@@ -38,15 +38,6 @@ static struct {
 } srv = {.h = {.pid = -1, .out_fd = -1}};
 
 static void
-dump_server_log(void)
-{
-	char tail[4096];
-	h_tail_file(srv.log, tail, sizeof tail);
-	if (tail[0])
-		fprintf(stderr, "--- server log (tail) ---\n%s\n", tail);
-}
-
-static void
 make_base(void)
 {
 	srv.base = h_mkdtemp();
@@ -114,7 +105,7 @@ server_start(const char *const *flags)
 {
 	char err[512];
 	if (h_server_start(&srv.h, srv.root, srv.log, flags, err, sizeof err) != 0) {
-		dump_server_log();
+		h_print_log_tail(srv.log);
 		h_rmtree(srv.base);
 		ck_abort_msg("starting the server: %s", err);
 	}
@@ -131,7 +122,7 @@ server_stop(void)
 			char what[64];
 			fprintf(stderr, "check_semantics: FATAL: the server of this TCase: %s\n",
 			        h_describe_status(status, what, sizeof what));
-			dump_server_log();
+			h_print_log_tail(srv.log);
 			h_teardown_failed(
 			    "check_semantics"); /* Check ignores unchecked teardowns */
 		}

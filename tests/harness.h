@@ -132,6 +132,9 @@ int h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, si
 int h_server_stop(struct h_server *s, int timeout_ms);
 /* The same with another signal (SIGQUIT, SIGINT, ...). */
 int h_server_stop_sig(struct h_server *s, int sig, int timeout_ms);
+/* h_server_stop, then asserts a clean exit (status 0), naming the status
+ * and showing the tail of log when it was not. */
+void h_server_stop_clean(struct h_server *s, const char *log, int timeout_ms);
 /* One line (with its '\n') from fd within timeout_ms: its length, or -1
  * (buf then holds what came, NUL-terminated). Reads byte by byte, so
  * nothing after the line is consumed. */
@@ -171,6 +174,9 @@ void h_teardown_failed(const char *suite);
 void h_list_fds(pid_t pid, char *buf, size_t cap);
 /* The last cap-1 bytes of a file (a server log) as a string. */
 void h_tail_file(const char *path, char *buf, size_t cap);
+/* The last 4 KiB of a server's log on stderr, under a "--- server log
+ * (tail) ---" line; nothing when it is empty or missing. */
+void h_print_log_tail(const char *path);
 /* Polls the file until it holds needle / at least n lines: the ms it took,
  * or -1 after timeout_ms. A missing file holds nothing. */
 long h_wait_file_contains(const char *path, const char *needle, int timeout_ms);
