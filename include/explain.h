@@ -26,17 +26,10 @@
 /* Recently logged lines remembered (direct-mapped by hash). */
 #define EXPLAIN_SLOTS 256
 
-/* Logs line at warn level unless the rate limit says no (now_ms: a
- * monotonic clock). Returns 1 if it was logged. */
-int explain_log(const char *line, uint64_t now_ms);
-
 /* src[0..n) for a log line: bytes outside printable ASCII and '\\' become
  * \xHH; cut with "..." to fit cap (NUL-terminated). Returns the length. */
 size_t explain_escape(const char *src, size_t n, char *out, size_t cap);
 
-/* Logs why (rate limited) and answers status; with --dev the page says
- * why, HTML-escaped. */
-void explain_reply(const struct site *s, struct reply *r, int status, const char *why);
 
 /* A path that could not be opened (fd: path_open_ex's -errno): a listing
  * (--listing), a 404 (with a suggestion in --dev), 403 or 500, explained.

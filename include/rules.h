@@ -167,10 +167,6 @@ const struct rules_redirect *rules_match(const struct rules *rs, const char *pat
                                          const char *query, size_t qlen, int forced_only,
                                          struct rules_captures *caps);
 
-/* Calls fn for every _headers block matching path, in file order. */
-void rules_each_block(const struct rules *rs, const char *path, size_t len,
-                      void (*fn)(void *ctx, const struct rules_block *b), void *ctx);
-
 /* The target of rule r with the captures substituted (percent-encoded),
  * plus query[0..qlen) when the rule passes the query on, into dst (NUL-
  * terminated). Returns the length, or -1 if it does not fit. */
@@ -203,8 +199,6 @@ struct path_result;
  * listing). Returns 0, or -ENOMEM. This is what --check calls. */
 int rules_load(struct rules *rs, int rootfd, rules_report_fn report, void *ctx);
 
-/* The error log's report: "_redirects:9: reason" as a warning. */
-void rules_log_report(void *ctx, const char *file, unsigned line, const char *reason);
 
 /* Loads and logs the summary lines (startup and --live reload); say_none:
  * also say so when neither file is there (--rules asked for them). On

@@ -20,7 +20,9 @@ static uint64_t window_ms;
 static unsigned in_window;
 static unsigned long dropped;
 
-int
+/* Logs line at warn level unless the rate limit says no (now_ms: a
+ * monotonic clock). Returns 1 if it was logged. */
+static int
 explain_log(const char *line, uint64_t now_ms)
 {
 	if (now_ms == 0)
@@ -103,7 +105,9 @@ now_ms(const struct site *s)
 	return s->now_ms;
 }
 
-void
+/* Logs why (rate limited) and answers status; with --dev the page says
+ * why, HTML-escaped. */
+static void
 explain_reply(const struct site *s, struct reply *r, int status, const char *why)
 {
 	explain_log(why, now_ms(s));

@@ -19,7 +19,8 @@
 #include "reply.h"
 #include "site.h"
 
-void
+/* The error log's report: "_redirects:9: reason" as a warning. */
+static void
 rules_log_report(void *ctx, const char *file, unsigned line, const char *reason)
 {
 	(void)ctx;

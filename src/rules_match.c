@@ -155,7 +155,8 @@ rules_match(const struct rules *rs, const char *path, size_t len, const char *qu
 	return best == RULES_NONE ? NULL : &rs->redirects[best];
 }
 
-void
+/* Calls fn for every _headers block matching path, in file order. */
+static void
 rules_each_block(const struct rules *rs, const char *path, size_t len,
                  void (*fn)(void *ctx, const struct rules_block *b), void *ctx)
 {
