@@ -120,8 +120,14 @@ upgrade_exec_child(int *fds, unsigned n, const char *names, int status, int pidf
 	fds[n + 1] = pidfd;
 	unsigned total = n + 1 + (pidfd >= 0);
 	/* Before the dup2s below, which may reuse its number. */
-	if (ex.cwd < 0 || fchdir(ex.cwd) != 0)
-		goto fail;
+	if (ex.cwd < 0 || fchdir(ex.cwd) != 0) {
+		char line[128];
+		int len = snprintf(line, sizeof line,
+		                   "Ecannot enter the directory it was started in (uid %ld): %s\n",
+		                   (long)getuid(), strerror(ex.cwd < 0 ? EBADF : errno));
+		(void)!send(status, line, (size_t)len, MSG_NOSIGNAL);
+		_exit(127);
+	}
 	/* Out of the way first, so no dup2 below overwrites a source. */
 	int tmp[UPGRADE_MAX_FDS + 2];
 	for (unsigned i = 0; i < total; i++)

@@ -541,10 +541,44 @@ h_read_line(int fd, char *buf, size_t cap, int timeout_ms)
 	return -1;
 }
 
+/* A copy of SHS_BIN that any user may run, for a server started as another
+ * user: the checkout itself may be private to its owner (a clone under
+ * `mktemp -d` is 0700). Made once per test process, removed at its exit. */
+static char others_dir[32];
+
+static void
+remove_others_bin(void)
+{
+	if (others_dir[0])
+		h_rmtree(others_dir);
+}
+
+static const char *
+bin_for_others(void)
+{
+	static char path[64];
+	if (path[0])
+		return path;
+	size_t len;
+	char *img = h_bin() ? h_read_file(h_bin(), &len) : NULL;
+	if (!img)
+		return h_bin();
+	char *dir = h_mkdtemp();
+	snprintf(others_dir, sizeof others_dir, "%s", dir);
+	h_write_file(dir, "simple-http-server", img, len);
+	free(img);
+	snprintf(path, sizeof path, "%s/simple-http-server", dir);
+	free(dir);
+	if (chmod(others_dir, 0755) != 0 || chmod(path, 0755) != 0)
+		ck_abort_msg("chmod %s: %s", path, strerror(errno));
+	atexit(remove_others_bin);
+	return path;
+}
+
 int
 h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t errcap)
 {
-	const char *bin = o->bin ? o->bin : h_bin();
+	const char *bin = o->bin ? o->bin : o->user ? bin_for_others() : h_bin();
 	s->pid = -1;
 	s->port = -1;
 	s->out_fd = -1;
@@ -587,7 +621,12 @@ h_server_start_ex(struct h_server *s, const struct h_start *o, char *err, size_t
 		return -1;
 	}
 	struct spawn_opts so = {
-	    .env = o->env, .nofile = o->nofile, .listen_fd = o->listen_fd, .pw = pw, .cwd = o->cwd};
+	    .env = o->env,
+	    .nofile = o->nofile,
+	    .listen_fd = o->listen_fd,
+	    .pw = pw,
+	    /* Another user may not even enter ours (a private checkout). */
+	    .cwd = o->cwd ? o->cwd : pw ? "/" : NULL};
 	s->pid = spawn_ex(argv, pfd[1], logfd, &so);
 	close(pfd[1]); /* the server holds it now */
 	close(logfd);

@@ -74,6 +74,7 @@ u_teardown(void)
 /* One test's files: www/, the log, the pidfile. */
 struct u_env {
 	char *dir;
+	const char *cwd; /* the server's working directory, or NULL: ours */
 	char www[PATH_MAX], log[PATH_MAX], pidfile[PATH_MAX], bin[PATH_MAX];
 };
 
@@ -83,6 +84,7 @@ u_env_init(struct u_env *e)
 	ck_assert_msg(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0, "PR_SET_CHILD_SUBREAPER: %s",
 	              strerror(errno));
 	e->dir = h_mkdtemp();
+	e->cwd = NULL;
 	snprintf(reg->dir, sizeof reg->dir, "%s", e->dir);
 	snprintf(e->www, sizeof e->www, "%s/www", e->dir);
 	snprintf(e->log, sizeof e->log, "%s/err.log", e->dir);
@@ -139,7 +141,8 @@ u_start(struct u_env *e, struct h_server *s, int copy, const char *const *extra,
 	                    .args = args,
 	                    .log_path = e->log,
 	                    .env = env,
-	                    .listen_fd = listen_fd};
+	                    .listen_fd = listen_fd,
+	                    .cwd = e->cwd};
 	char err[512];
 	int r = h_server_start_ex(s, &o, err, sizeof err);
 	ck_assert_msg(r == 0, "start: %s", err);
@@ -699,6 +702,9 @@ START_TEST(test_upgrade_user_nobody)
 	u_env_init(&e);
 	u_copy_bin(&e);
 	ck_assert_int_eq(chmod(e.dir, 0755), 0);
+	/* Started where nobody may enter too: the new generation starts in
+	 * the old one's working directory (the checkout may be 0700). */
+	e.cwd = e.dir;
 	const char *extra[] = {"--user", "nobody", NULL};
 	struct h_server s;
 	u_start(&e, &s, 1, extra, NULL, 0);
@@ -713,6 +719,35 @@ START_TEST(test_upgrade_user_nobody)
 	free(status);
 	ck_assert_int_eq(kill(next, SIGTERM), 0);
 	u_assert_exit0(next, "the new generation after SIGTERM");
+	u_env_free(&e);
+}
+END_TEST
+
+/* Started in a directory the --user cannot enter (a private checkout):
+ * the new generation says so, the old one logs it and serves on. */
+START_TEST(test_upgrade_user_private_cwd)
+{
+	if (geteuid() != 0)
+		return; /* --user needs root */
+	struct u_env e;
+	u_env_init(&e);
+	u_copy_bin(&e);
+	ck_assert_int_eq(chmod(e.dir, 0755), 0);
+	char *private = h_mkdtemp(); /* 0700, root's */
+	e.cwd = private;
+	const char *extra[] = {"--user", "nobody", NULL};
+	struct h_server s;
+	u_start(&e, &s, 1, extra, NULL, 0);
+	ck_assert_int_eq(kill(s.pid, SIGUSR2), 0);
+	u_expect_log(&e, "cannot enter the directory it was started in (uid 65534): Permission "
+	                 "denied; still serving");
+	ck_assert(h_alive(s.pid));
+	ck_assert_int_eq(u_pidfile(&e), s.pid);
+	u_assert_serves(s.port);
+	ck_assert_int_eq(kill(s.pid, SIGTERM), 0);
+	u_assert_exit0(s.pid, "the server after SIGTERM");
+	h_rmtree(private);
+	free(private);
 	u_env_free(&e);
 }
 END_TEST
@@ -738,6 +773,7 @@ upgrade_suite(void)
 	tcase_add_test(tc, test_upgrade_stdout_closed);
 	tcase_add_test(tc, test_upgrade_chroot_refused);
 	tcase_add_test(tc, test_upgrade_user_nobody);
+	tcase_add_test(tc, test_upgrade_user_private_cwd);
 	suite_add_tcase(s, tc);
 	return s;
 }
